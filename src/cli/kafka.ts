@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * `npm run kafka`: a Kafka broker in the foreground for development. Prints its bootstrap address
+ * and runs until Ctrl-C (or SIGTERM), then stops it and removes its data.
+ */
+import { acquireCluster } from '../kafka/cluster.js';
+import { failAndExit } from './fail.js';
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const cluster = await acquireCluster();
+  const seconds = ((performance.now() - began) / 1000).toFixed(1);
+  const how =
+    cluster.kind === 'external'
+      ? 'KAFKA_BROKERS (external cluster, not started by saferoads)'
+      : cluster.kind === 'docker'
+        ? `Docker, ready in ${seconds} s`
+        : `Apache Kafka on Java (pid ${cluster.pid}), ready in ${seconds} s` +
+          (cluster.timings.fetchMs > 0 ? `, of which ${(cluster.timings.fetchMs / 1000).toFixed(1)} s fetching jars` : '');
+  process.stdout.write(`Kafka bootstrap: ${cluster.brokers.join(',')}\n`);
+  process.stdout.write(`(${how}) — export KAFKA_BROKERS=${cluster.brokers.join(',')} to use it; Ctrl-C stops it.\n`);
+  if (cluster.kind === 'external') return;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('stopping Kafka…\n');
+    await cluster.release();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // Keep the event loop alive until a signal arrives.
+  setInterval(() => undefined, 1 << 30);
+}
+
+main().catch((error: unknown) => failAndExit(error, 'kafka'));

@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokerStartError } from '../../errors.js';
+import { probeCluster } from '../client.js';
+import { ensureBrokerJars } from './maven-cache.js';
+import { type LocalBrokerOptions, resolveLocalBrokerOptions } from './options.js';
+import { freePort, isPortFree } from './ports.js';
+import { lastLine, runCommand } from './run-command.js';
+
+/** A broker process this program started; `stop()` ends it and removes its data. */
+export interface RunningBroker {
+  readonly bootstrap: string;
+  readonly pid: number;
+  /** The broker's temporary folder (config, data, logs); gone after stop(). */
+  readonly workDir: string;
+  /** Milliseconds spent fetching jars (0 on a warm cache) and starting the broker. */
+  readonly timings: { fetchMs: number; startMs: number };
+  stop(): Promise<void>;
+}
+
+const KAFKA_MIN_JAVA = 17;
+/** Formatting a fresh log dir takes about a second; this only guards against a hung JVM. */
+const STORAGE_FORMAT_TIMEOUT_MS = 120_000;
+
+async function checkJava(javaPath: string): Promise<void> {
+  let result;
+  try {
+    result = await runCommand(javaPath, ['-version'], { timeoutMs: 30_000 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `Java (${javaPath}) not found` : `cannot run Java (${javaPath}): ${String(error)}`;
+    throw new BrokerStartError(
+      `${why}: install Java ${KAFKA_MIN_JAVA}+ (apt-get install openjdk-17-jre-headless) or set JAVA_HOME, or set KAFKA_BROKERS=host:port to use an existing cluster`,
+      { cause: error },
+    );
+  }
+  const match = /version "(\d+)(?:\.(\d+))?/.exec(result.output);
+  const major = match ? (match[1] === '1' ? Number(match[2]) : Number(match[1])) : NaN;
+  if (result.code !== 0 || !(major >= KAFKA_MIN_JAVA)) {
+    throw new BrokerStartError(
+      `Kafka 4 needs Java ${KAFKA_MIN_JAVA}+, but ${javaPath} -version says: ${lastLine(result.output)}; install Java 17 or point JAVA_HOME at one`,
+    );
+  }
+}
+
+/** Kafka's cluster id: 16 random bytes, URL-safe base64 without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(workDir: string, port: number, controllerPort: number): string {
+  return `# written by saferoads for a single-node development broker; deleted when it stops
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controllerPort}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=${join(workDir, 'data')}
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=5
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+`;
+}
+
+function log4jProperties(workDir: string): string {
+  return `status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${join(workDir, 'broker.log')}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+`;
+}
+
+function readTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-64 * 1024);
+  } catch {
+    return '';
+  }
+}
+
+/** Picks the line of a broker log that best explains why it stopped. */
+function explainExit(log: string): string {
+  const lines = log.split('\n');
+  const fatal = lines.filter((l) => /\b(ERROR|FATAL)\b|Exception/.test(l)).at(-1);
+  return lastLine(fatal ?? log);
+}
+
+/**
+ * A watchdog process, detached from ours, that stops the broker if this process dies without
+ * stopping it (kill -9, a crashed test runner): no broker is ever left behind.
+ */
+function startWatchdog(brokerPid: number, workDir: string): number | undefined {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${brokerPid} 2>/dev/null; do sleep 1; done
+if kill -0 ${brokerPid} 2>/dev/null; then kill -TERM ${brokerPid}; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 ${brokerPid} 2>/dev/null || break; sleep 1; done; kill -KILL ${brokerPid} 2>/dev/null; rm -rf '${workDir}'; fi`;
+  const watchdog = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+  return watchdog.pid;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a single-node Apache Kafka (KRaft, broker+controller) from the official jars on this
+ * machine's Java: loopback listeners, free ports, a temporary log dir, a small heap.
+ */
+export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}): Promise<RunningBroker> {
+  const o = resolveLocalBrokerOptions(options);
+  await checkJava(o.javaPath);
+  const fetchStart = performance.now();
+  const { libs, fetched } = await ensureBrokerJars(o);
+  const fetchMs = fetched ? performance.now() - fetchStart : 0;
+  const startedAt = performance.now();
+
+  if (o.port !== 0 && !(await isPortFree(o.port))) {
+    throw new BrokerStartError(
+      `port ${o.port} on 127.0.0.1 is taken: stop what listens there or choose another port with SAFEROADS_KAFKA_PORT (0 picks a free one)`,
+    );
+  }
+  const port = o.port !== 0 ? o.port : await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === port) controllerPort = await freePort();
+
+  const workDir = mkdtempSync(join(tmpdir(), 'saferoads-kafka-'));
+  const config = join(workDir, 'server.properties');
+  writeFileSync(config, serverProperties(workDir, port, controllerPort));
+  writeFileSync(join(workDir, 'log4j2.properties'), log4jProperties(workDir));
+  const classpath = join(libs, '*');
+  const jvmFlags = [
+    `-Xmx${o.heap}`,
+    '-Xms128m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${join(workDir, 'log4j2.properties')}`,
+    `-Dkafka.logs.dir=${workDir}`,
+  ];
+  const cleanup = () => rmSync(workDir, { recursive: true, force: true });
+
+  const format = await runCommand(
+    o.javaPath,
+    [...jvmFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config],
+    { timeoutMs: STORAGE_FORMAT_TIMEOUT_MS },
+  );
+  if (format.code !== 0) {
+    cleanup();
+    const what = format.timedOut
+      ? `did not finish within ${STORAGE_FORMAT_TIMEOUT_MS} ms (is the machine overloaded?)`
+      : `failed (exit ${format.code ?? format.signal}): ${lastLine(format.output)}`;
+    throw new BrokerStartError(`Kafka storage format ${what}; if the jars are damaged, delete ${o.cacheDir} to refetch them`);
+  }
+
+  const outPath = join(workDir, 'broker.out');
+  const out = openSync(outPath, 'a');
+  const child = spawn(o.javaPath, [...jvmFlags, '-cp', classpath, 'kafka.Kafka', config], {
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const pid = child.pid;
+  if (pid === undefined) {
+    cleanup();
+    throw new BrokerStartError(`could not start Java (${o.javaPath}): ${String(await spawnError)}`);
+  }
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const watchdogPid = startWatchdog(pid, workDir);
+  const killOnExit = () => {
+    if (!exited) child.kill('SIGKILL');
+    cleanup();
+  };
+  process.once('exit', killOnExit);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      process.removeListener('exit', killOnExit);
+      if (!exited) {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const graceful = await Promise.race([gone.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)]);
+        if (!graceful) {
+          child.kill('SIGKILL');
+          await gone;
+        }
+      }
+      if (watchdogPid !== undefined && isAlive(watchdogPid)) process.kill(watchdogPid, 'SIGKILL');
+      cleanup();
+    })());
+
+  const bootstrap = `127.0.0.1:${port}`;
+  const deadline = Date.now() + o.startTimeoutMs;
+  for (;;) {
+    if (exited) {
+      const log = readTail(join(workDir, 'broker.log')) + readTail(outPath);
+      await stop();
+      if (/Address already in use/i.test(log)) {
+        throw new BrokerStartError(
+          `Kafka could not bind 127.0.0.1:${port} or :${controllerPort} (address already in use): free the port or choose another with SAFEROADS_KAFKA_PORT`,
+        );
+      }
+      throw new BrokerStartError(`Kafka broker exited during start-up: ${explainExit(log)}`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new BrokerStartError(
+        `Kafka broker did not become ready within ${o.startTimeoutMs} ms: raise SAFEROADS_KAFKA_START_TIMEOUT_MS on a slow machine, or check the Java heap (SAFEROADS_KAFKA_HEAP)`,
+      );
+    }
+    if (await probeCluster([bootstrap], Math.min(2_000, Math.max(1, deadline - Date.now())))) break;
+    await sleep(200);
+  }
+  return { bootstrap, pid, workDir, timings: { fetchMs, startMs: performance.now() - startedAt }, stop };
+}

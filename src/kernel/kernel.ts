@@ -1,0 +1,62 @@
+import type { Rejection, WindowRow } from './contract.js';
+import type { WindowSpec } from './window-spec.js';
+
+/**
+ * A batch of loop events as columns (struct of arrays): the form in which events travel from the
+ * decoder to a shard and into WASM memory, with no per-event JS object. The first `count` events
+ * are valid; the arrays may be longer (a reused buffer). Column names follow EVENT_*_COLUMNS.
+ */
+export interface EventColumns {
+  count: number;
+  tIn1: Float64Array;
+  tOut1: Float64Array;
+  tIn2: Float64Array;
+  tOut2: Float64Array;
+  speed: Float64Array;
+  gapM: Float64Array;
+  gapS: Float64Array;
+  /** Vehicle length, metres. */
+  length: Float64Array;
+  /** Dense point index given by the host (0..capacity-1). */
+  point: Int32Array;
+  /** 1..MAX_LANES. */
+  lane: Int32Array;
+  /** Partition slot 0..partitions-1 the event was read from (its watermark). */
+  partition: Int32Array;
+}
+
+export interface KernelOptions {
+  spec: WindowSpec;
+  /** Most points this kernel will hold (dense indexes 0..pointCapacity-1). */
+  pointCapacity: number;
+  /** Input partitions that feed this kernel, each with its own watermark. */
+  partitions: number;
+  /** Wall clock (epoch seconds) at start: partitions that stay silent turn idle after idleTimeoutS. */
+  startWallClockS: number;
+}
+
+/** What one call produced: refused events (by batch index) and the rows of windows that became final. */
+export interface KernelOutput {
+  rejections: Rejection[];
+  rows: WindowRow[];
+  /** Window ends that became final during the call, ascending. */
+  finalEnds: number[];
+}
+
+/**
+ * The object-level view of a window kernel, shared by the WASM kernel and the TS reference so that
+ * tests drive both the same way. The WASM kernel also has a zero-allocation path (typed-array views
+ * over its memory) that the service uses; this interface is for correctness, not speed.
+ */
+export interface WindowKernel {
+  /** Registers a point (or changes its allowed speed). `allowedSpeedKmh` null: the point has none. */
+  setPoint(point: number, allowedSpeedKmh: number | null): void;
+  /** Adds a batch; `nowS` is the wall clock used for the skew and idle checks. */
+  ingest(events: EventColumns, nowS: number): KernelOutput;
+  /** Lets wall-clock time pass without events (idle partitions stop holding the watermark). */
+  tick(nowS: number): KernelOutput;
+  /** Raises the stream watermark from outside (end of a bounded input, or a host-wide watermark). */
+  advanceWatermark(watermarkS: number): KernelOutput;
+  /** Current stream watermark, -Infinity before the first event. */
+  readonly watermark: number;
+}

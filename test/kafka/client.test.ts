@@ -1,0 +1,74 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { type IncomingRecord, KafkaClient, probeCluster } from '../../src/kafka/client.js';
+import { brokers, uniqueTopic } from './helpers.js';
+
+describe('KafkaClient against the real broker', () => {
+  const client = new KafkaClient({ brokers: brokers(), clientId: 'saferoads-test' });
+  afterAll(() => client.close());
+
+  it('answers a metadata probe', async () => {
+    expect(await probeCluster(brokers(), 5_000)).toBe(true);
+  });
+
+  it('a probe of a closed port says no', async () => {
+    expect(await probeCluster(['127.0.0.1:1'], 1_000)).toBe(false);
+  });
+
+  it('round-trips keys, values and headers through a 3-partition topic', async () => {
+    const topic = uniqueTopic('roundtrip');
+    await client.ensureTopics([{ topic, partitions: 3 }]);
+    // Creating again is a no-op, not an error.
+    await client.ensureTopics([{ topic, partitions: 3 }]);
+    expect(await client.listTopics()).toContain(topic);
+
+    const binary = Buffer.from([0, 1, 2, 250, 255]);
+    const sent = [
+      { key: 'point-1', value: '{"speed":51.5}', headers: { source: 'test', n: '1' } },
+      { key: 'point-2', value: binary, headers: { kind: Buffer.from([7, 8]) } },
+      { key: null, value: 'no key' },
+      { key: 'point-1', value: null, headers: { tombstone: 'yes' } },
+      ...Array.from({ length: 50 }, (_, i) => ({ key: `p${i % 7}`, value: `v${i}`, headers: { i: String(i) } })),
+    ];
+    const producer = await client.producer();
+    await producer.send(topic, sent);
+    await producer.close();
+
+    const received: IncomingRecord[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const consumer = await client.consume({
+      groupId: uniqueTopic('g'),
+      topics: [topic],
+      fromBeginning: true,
+      onBatch: async (records) => {
+        received.push(...records);
+        if (received.length >= sent.length) done();
+      },
+    });
+    await all;
+    await consumer.close();
+
+    expect(received).toHaveLength(sent.length);
+    const bytes = (v: string | Buffer) => (Buffer.isBuffer(v) ? v : Buffer.from(v)).toString('base64');
+    const signature = (key: string | null, value: string | Buffer | null, headers: Record<string, string | Buffer> = {}) =>
+      JSON.stringify([key, value === null ? null : bytes(value), Object.entries(headers).map(([k, v]) => [k, bytes(v)]).sort()]);
+    const want = sent.map((r) => signature(r.key, r.value, r.headers)).sort();
+    const got = received.map((r) => signature(r.key?.toString() ?? null, r.value, r.headers)).sort();
+    expect(got).toEqual(want);
+
+    // Same key → same partition, and offsets increase within a partition.
+    const partitionOfKey = new Map<string, number>();
+    for (const r of received) {
+      if (r.key === null) continue;
+      const k = r.key.toString();
+      if (partitionOfKey.has(k)) expect(partitionOfKey.get(k)).toBe(r.partition);
+      partitionOfKey.set(k, r.partition);
+    }
+    const byPartition = new Map<number, bigint[]>();
+    for (const r of received) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r.offset]);
+    for (const offsets of byPartition.values()) {
+      for (let i = 1; i < offsets.length; i++) expect(offsets[i]! > offsets[i - 1]!).toBe(true);
+    }
+    expect(byPartition.size).toBeGreaterThan(1);
+  });
+});

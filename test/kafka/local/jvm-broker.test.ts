@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { BrokerStartError } from '../../../src/errors.js';
+import { probeCluster } from '../../../src/kafka/client.js';
+import { startJvmBroker } from '../../../src/kafka/local/jvm-broker.js';
+import { built, isAlive, kafkaBrokerPids, waitUntil } from './processes.js';
+
+async function expectOneLineStartError(promise: Promise<unknown>, pattern: RegExp): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(BrokerStartError);
+  const message = (error as Error).message;
+  expect(message).toMatch(pattern);
+  expect(message).not.toContain('\n');
+  return message;
+}
+
+describe('the local Apache Kafka broker on Java', () => {
+  it('starts, answers metadata, and leaves nothing behind when stopped', async () => {
+    const broker = await startJvmBroker();
+    expect(broker.bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(isAlive(broker.pid)).toBe(true);
+    expect(existsSync(broker.workDir)).toBe(true);
+    expect(await probeCluster([broker.bootstrap], 5_000)).toBe(true);
+    await broker.stop();
+    await broker.stop(); // idempotent
+    expect(isAlive(broker.pid)).toBe(false);
+    expect(existsSync(broker.workDir)).toBe(false);
+    expect(await probeCluster([broker.bootstrap], 1_000)).toBe(false);
+  });
+
+  it('is stopped by its watchdog when the process that started it is killed with SIGKILL', async () => {
+    const script = `import(${JSON.stringify(built('src/kafka/local/jvm-broker.js'))}).then(async (m) => {
+      const b = await m.startJvmBroker();
+      console.log(JSON.stringify({ pid: b.pid, workDir: b.workDir }));
+    });`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => createInterface({ input: owner.stdout! }).once('line', resolve));
+    const { pid, workDir } = JSON.parse(line) as { pid: number; workDir: string };
+    expect(isAlive(pid)).toBe(true);
+    owner.kill('SIGKILL');
+    expect(await waitUntil(() => !isAlive(pid), 20_000)).toBe(true);
+    expect(await waitUntil(() => !existsSync(workDir), 5_000)).toBe(true);
+  });
+
+  it('npm run kafka prints a usable bootstrap address and stops the broker on Ctrl-C', async () => {
+    const cli = spawn(process.execPath, [built('src/cli/kafka.js')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, KAFKA_BROKERS: '' },
+    });
+    const lines = createInterface({ input: cli.stdout! });
+    const first = await new Promise<string>((resolve) => lines.once('line', resolve));
+    const bootstrap = /^Kafka bootstrap: (\S+)$/.exec(first)?.[1];
+    expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await probeCluster([bootstrap!], 5_000)).toBe(true);
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    cli.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await probeCluster([bootstrap!], 1_000)).toBe(false);
+  });
+
+  it('names a missing Java and the fix, in one line', async () => {
+    await expectOneLineStartError(startJvmBroker({ javaPath: '/nonexistent/bin/java' }), /Java \(.*\) not found: install Java 17/);
+  });
+
+  it('names a taken port and the fix', async () => {
+    const server: Server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await expectOneLineStartError(startJvmBroker({ port }), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken.*SAFEROADS_KAFKA_PORT`));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('names a failed Maven fetch and the fix, without a half-filled cache', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'saferoads-cache-'));
+    const emptyRepo = mkdtempSync(join(tmpdir(), 'saferoads-m2-'));
+    try {
+      await expectOneLineStartError(
+        startJvmBroker({ cacheDir, mavenArgs: ['-o', `-Dmaven.repo.local=${emptyRepo}`] }),
+        /Maven could not fetch org\.apache\.kafka:kafka_2\.13:4\.1\.1.*Maven Central/,
+      );
+      expect(existsSync(join(cacheDir, '4.1.1', 'libs'))).toBe(false);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(emptyRepo, { recursive: true, force: true });
+    }
+  });
+
+  it('gives up after the start timeout and leaves no broker process', async () => {
+    const before = new Set(kafkaBrokerPids());
+    await expectOneLineStartError(startJvmBroker({ startTimeoutMs: 1 }), /did not become ready within 1 ms.*SAFEROADS_KAFKA_START_TIMEOUT_MS/);
+    const leftover = kafkaBrokerPids().filter((pid) => !before.has(pid));
+    expect(leftover).toEqual([]);
+  });
+});
