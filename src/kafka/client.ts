@@ -59,11 +59,51 @@ export interface ConsumeOptions {
   onBatch: (records: IncomingRecord[], batch: { topic: string; partition: number; highWatermark: bigint }) => Promise<void>;
   /** Commit offsets automatically after each batch (default true). */
   autoCommit?: boolean;
+  /** Called once run() has started (seek needs a running consumer). Internal to this adapter. */
+  onStart?: (consumer: KjsConsumer) => void;
 }
 
 export interface Consumer {
   /** Resolves once the consumer is running (joined its group). */
   readonly ready: Promise<void>;
+  /** Commits offsets (the next offset to read) with optional metadata, for this consumer's group. */
+  commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /** Stops fetching a partition (records already delivered are the caller's). */
+  pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+  close(): Promise<void>;
+}
+
+export interface CommitOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read. */
+  offset: bigint;
+  /** Free text stored with the offset (saferoads keeps its restart state here). */
+  metadata?: string;
+}
+
+export interface CommittedOffset {
+  partition: number;
+  /** -1n when the group has no offset for the partition. */
+  offset: bigint;
+  metadata: string | null;
+}
+
+export interface ReadOptions {
+  topic: string;
+  /** First offset per partition; partitions not listed start at the earliest offset. */
+  from?: ReadonlyMap<number, bigint>;
+  /** Stop reading a partition at this offset (exclusive); when every partition reached it, `caughtUp` resolves. */
+  until: ReadonlyMap<number, bigint>;
+  /** Keep reading past `until` (live updates) instead of stopping there. */
+  follow: boolean;
+  onBatch: ConsumeOptions['onBatch'];
+}
+
+export interface Reader {
+  /** Resolves when every partition reached its `until` offset. */
+  readonly caughtUp: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -225,7 +265,81 @@ export class KafkaClient {
         },
       }),
     );
-    return { ready, close: () => consumer.disconnect() };
+    options.onStart?.(consumer);
+    return {
+      ready,
+      commit: (offsets) =>
+        wrap(
+          'cannot commit offsets',
+          consumer.commitOffsets(
+            offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString(), metadata: o.metadata ?? null })),
+          ),
+        ),
+      pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
+      resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
+      close: () => consumer.disconnect(),
+    };
+  }
+
+  /** Partitions of a topic. */
+  async partitionCount(topic: string): Promise<number> {
+    const admin = await this.connectedAdmin();
+    const { topics } = await wrap(`cannot read metadata of ${topic}`, admin.fetchTopicMetadata({ topics: [topic] }));
+    return topics[0].partitions.length;
+  }
+
+  /** The next offset to be written, per partition. */
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    const admin = await this.connectedAdmin();
+    const offsets = await wrap(`cannot read offsets of ${topic}`, admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /** A group's committed offsets (and their metadata) for a topic. */
+  async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    const admin = await this.connectedAdmin();
+    const [result] = await wrap(`cannot read committed offsets of group ${groupId}`, admin.fetchOffsets({ groupId, topics: [topic] }));
+    return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: BigInt(p.offset), metadata: p.metadata }));
+  }
+
+  /**
+   * Reads every partition of a topic from given offsets, outside any shared group (global state,
+   * rebuilds): a private consumer group that never commits. Records before `from` are skipped.
+   */
+  async read(options: ReadOptions): Promise<Reader> {
+    const { topic, until } = options;
+    const reached = new Set<number>();
+    for (const [partition, end] of until) if (end <= (options.from?.get(partition) ?? 0n)) reached.add(partition);
+    let caughtUp!: () => void;
+    const caught = new Promise<void>((resolve) => (caughtUp = resolve));
+    const checkCaughtUp = () => {
+      if (reached.size >= until.size) caughtUp();
+    };
+    checkCaughtUp();
+    const groupId = `saferoads-reader-${topic}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    let consumer!: Consumer;
+    const seeks = [...(options.from ?? new Map<number, bigint>())];
+    consumer = await this.consume({
+      groupId,
+      topics: [topic],
+      fromBeginning: true,
+      autoCommit: false,
+      onBatch: async (records, batch) => {
+        const from = options.from?.get(batch.partition) ?? 0n;
+        const end = until.get(batch.partition) ?? 0n;
+        const wanted = records.filter((r) => r.offset >= from && (options.follow || r.offset < end));
+        if (wanted.length > 0) await options.onBatch(wanted, batch);
+        const last = records.at(-1);
+        if (last && last.offset + 1n >= end && !reached.has(batch.partition)) {
+          reached.add(batch.partition);
+          checkCaughtUp();
+        }
+      },
+      onStart: (kjs) => {
+        for (const [partition, offset] of seeks) kjs.seek({ topic, partition, offset: offset.toString() });
+      },
+    });
+    return { caughtUp: caught, close: () => consumer.close() };
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,13 @@ export interface KernelOptions {
   partitions: number;
   /** Wall clock (epoch seconds) at start: partitions that stay silent turn idle after idleTimeoutS. */
   startWallClockS: number;
+  /**
+   * When true, only `advanceWatermark` moves the watermark: a host that sees every partition decides
+   * time for all shards, so each shard emits the same window ends whatever events it got. The first
+   * `advanceWatermark(W)` starts the stream (first window end = end of the pane holding W); before
+   * it nothing is late. Event checks, panes and emission are otherwise unchanged. Default false.
+   */
+  externalWatermark?: boolean;
 }
 
 /** What one call produced: refused events (by batch index) and the rows of windows that became final. */

@@ -1,0 +1,131 @@
+/**
+ * `saferoads run`: the streaming service. Flags, or SAFEROADS_* variables, or defaults; every
+ * configuration mistake stops it before it connects, with one line and exit status 2.
+ */
+import { DEFAULT_WINDOW_SPEC_OPTIONS } from '../kernel/window-spec.js';
+import type { RiskRecord } from '../join/types.js';
+import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
+import { type PreparedService, prepareService, SaferoadsService } from '../service/service.js';
+import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
+import { ConfigError } from '../errors.js';
+import { connectKafka } from './generate.js';
+import { brokerList, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
+
+const d = DEFAULT_SERVICE_OPTIONS;
+const w = DEFAULT_WINDOW_SPEC_OPTIONS;
+
+export const RUN_COMMAND = defineCommand({
+  name: 'run',
+  summary:
+    'Runs the streaming service: loop events (car) and weather in, one risk record per road point and\n' +
+    'window end out (road-risk), bad records to the dead-letter topics. Ctrl-C stops it gracefully.',
+  options: {
+    brokers: option({
+      schema: brokerList(),
+      valueName: 'HOST:PORT,…',
+      envAliases: ['KAFKA_BROKERS'],
+      help: 'Kafka bootstrap servers; if unset, a local broker is started (for trying it out)',
+    }),
+    points: option({ schema: text(), valueName: 'FILE', help: 'road-points CSV: point_id,nearest_weather_station,road_shape,allowed_speed (required)' }),
+    model: option({ schema: text(), default: DEFAULT_MODEL_PATH, valueName: 'FILE', help: 'risk model JSON' }),
+    shards: option({ schema: integer(1, 256), default: defaultShards(), valueName: 'N', help: 'worker threads with one WASM kernel each' }),
+    groupId: option({ schema: text(), default: d.groupId, valueName: 'ID', help: 'consumer group of the car topic' }),
+    carTopic: option({ schema: text(), default: d.carTopic, valueName: 'TOPIC', help: 'loop events (seed JSON or FlatBuffers LoopEventBatch)' }),
+    weatherTopic: option({ schema: text(), default: d.weatherTopic, valueName: 'TOPIC', help: 'weather readings (read whole by every instance)' }),
+    outputTopic: option({ schema: text(), default: d.outputTopic, valueName: 'TOPIC', help: 'risk records' }),
+    carDlqTopic: option({ schema: text(), default: d.carDlqTopic, valueName: 'TOPIC', help: 'dead letters of the car topic' }),
+    weatherDlqTopic: option({ schema: text(), default: d.weatherDlqTopic, valueName: 'TOPIC', help: 'dead letters of the weather topic' }),
+    partitions: option({ schema: integer(1), default: d.inputPartitions, valueName: 'N', help: 'partitions of car and road-risk when saferoads creates them' }),
+    advance: option({ schema: integer(1), default: w.advanceS, valueName: 'S', help: 'hop between window ends, seconds' }),
+    shortWindow: option({ schema: integer(1), default: w.shortS, valueName: 'S', help: 'short window, seconds (multiple of --advance)' }),
+    longWindow: option({ schema: integer(1), default: w.longS, valueName: 'S', help: 'long window, seconds (multiple of --advance)' }),
+    grace: option({ schema: integer(0), default: w.graceS, valueName: 'S', help: 'lateness allowed behind the largest event time, seconds' }),
+    maxSkew: option({ schema: integer(0), default: w.maxSkewS, valueName: 'S', help: 'events further ahead of the wall clock are refused, seconds' }),
+    idleTimeout: option({ schema: integer(1), default: w.idleTimeoutS, valueName: 'S', help: 'a silent partition stops holding the watermark after, seconds' }),
+    timeZone: option({ schema: text(), default: d.timeZone, valueName: 'TZ', help: 'time zone of the calendar (weekday, hour, holiday)' }),
+    holidays: option({ schema: text(), default: d.holidays, valueName: 'CC|DATES', help: 'public holidays: country code, or YYYY-MM-DD,… dates' }),
+    print: flag('print every risk record on stdout (one line each)'),
+  },
+});
+
+/** Option names the library layers report (windowSpec, CalendarResolver with prefix --) → this command's flags. */
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
+  '--advanceS': '--advance',
+  '--shortS': '--short-window',
+  '--longS': '--long-window',
+  '--graceS': '--grace',
+  '--maxSkewS': '--max-skew',
+  '--idleTimeoutS': '--idle-timeout',
+  '--timeZone': '--time-zone',
+});
+
+/** Re-labels a ConfigError of a library layer with the flag the user typed. */
+function withFlagNames(error: unknown): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const flagName = FLAG_OF_FIELD[error.field];
+  if (flagName === undefined) return error;
+  return new ConfigError(flagName, error.message.slice(error.field.length + 1), { cause: error });
+}
+
+function describe(r: RiskRecord): string {
+  const t = new Date(r.window_end * 1000).toISOString().slice(11, 16);
+  const s = r.short;
+  const speed = s.mean_speed_kmh === null ? '   -  ' : s.mean_speed_kmh.toFixed(1).padStart(6);
+  return `${t} ${r.point_id.padEnd(10)} risk ${r.risk.score.toFixed(3)}  vehicles ${String(s.count).padStart(4)}  speed ${speed} km/h  weather ${r.weather ? `${r.weather.temp.toFixed(1)}°C` : '-'}`;
+}
+
+/** Runs the service until SIGINT/SIGTERM; resolves to the exit status. */
+export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parsed = parseCommand(RUN_COMMAND, argv, env);
+  if (parsed.help) {
+    process.stdout.write(helpText(RUN_COMMAND));
+    return 0;
+  }
+  const o = parsed.values;
+  if (o.points === undefined) {
+    throw new ConfigError('--points', 'is required: the road-points CSV (point_id,nearest_weather_station,road_shape,allowed_speed)');
+  }
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let prepared: PreparedService;
+  try {
+    prepared = prepareService({
+      pointsPath: o.points,
+      modelPath: o.model,
+      shards: o.shards,
+      groupId: o.groupId,
+      carTopic: o.carTopic,
+      weatherTopic: o.weatherTopic,
+      outputTopic: o.outputTopic,
+      carDlqTopic: o.carDlqTopic,
+      weatherDlqTopic: o.weatherDlqTopic,
+      inputPartitions: o.partitions,
+      windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
+      timeZone: o.timeZone,
+      holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
+      onRecord: o.print ? (r) => process.stdout.write(`${describe(r)}\n`) : undefined,
+      log,
+      onError: (e) => log(`saferoads run: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  } catch (error) {
+    throw withFlagNames(error);
+  }
+  const kafka = await connectKafka(o.brokers, 'run', log);
+  let service: SaferoadsService | undefined;
+  try {
+    service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers] } });
+    log(`saferoads run: consuming ${o.carTopic} + ${o.weatherTopic} → ${o.outputTopic} with ${o.shards} shard(s); Ctrl-C stops`);
+    const running = service;
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    log('saferoads run: stopping (finishing the batch in hand, committing)…');
+    await running.stop();
+    const s = running.stats;
+    log(`saferoads run: stopped; ${s.carRecords} car records, ${s.rowsOut} risk records, ${s.deadLetters} dead letters`);
+    return 0;
+  } finally {
+    await service?.stop().catch(() => undefined);
+    await kafka.close();
+  }
+}

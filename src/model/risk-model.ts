@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import type { RiskScore } from '../join/types.js';
+import { PACKAGE_ROOT } from '../paths.js';
+import { RISK_FEATURE_NAMES } from './features.js';
+
+/**
+ * A logistic risk model loaded from JSON:
+ *
+ * ```json
+ * { "id": "heuristic-baseline-v1", "description": "…", "intercept": -4,
+ *   "features": { "speed_std": 0.05, "night": 0.5 } }
+ * ```
+ *
+ * score = 1 / (1 + exp(−(intercept + Σ coef·x))) over the model's features; contributions are the
+ * coef·x terms (log-odds), so an operator sees *why* a point scores high. Feature names must be ones
+ * `riskFeatures` computes: a typo would otherwise silently score as 0 forever.
+ *
+ * Other top-level keys (e.g. `references`, `notes`) are allowed and ignored: model files carry
+ * their provenance.
+ */
+export interface RiskModel {
+  readonly id: string;
+  readonly description: string;
+  readonly intercept: number;
+  /** Feature name → coefficient (log-odds per unit of the feature), in file order. */
+  readonly coefficients: Readonly<Record<string, number>>;
+  /** Scores one row's features; every feature of the model must be present and finite. */
+  score(features: Readonly<Record<string, number>>): RiskScore;
+}
+
+/** The shipped model: src/model/default-model.json, read from the source tree (also when running dist/). */
+export const DEFAULT_MODEL_PATH = join(PACKAGE_ROOT, 'src', 'model', 'default-model.json');
+
+const ModelFile = z.looseObject({
+  id: z.string('must be a string').min(1, 'must not be empty'),
+  description: z.string('must be a string').optional(),
+  intercept: z.number('must be a finite number'),
+  features: z.record(z.string(), z.number('must be a finite number (the coefficient)'), 'must be an object {name: coefficient}'),
+});
+
+/** Reads and validates a model file; every problem is a ConfigError naming `field` and the file. */
+export function loadRiskModel(path: string, field = '--model'): RiskModel {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(field, `cannot read ${path} (${code}); fix: give the path of a readable model JSON file`, {
+      cause: e,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(field, `${path} is not valid JSON: ${(e as Error).message}; fix: correct the JSON syntax`, {
+      cause: e,
+    });
+  }
+  return riskModel(json, path, field);
+}
+
+/** Validates a parsed model object; `source` names it in error messages. */
+export function riskModel(json: unknown, source: string, field = '--model'): RiskModel {
+  const parsed = ModelFile.safeParse(json);
+  if (!parsed.success) {
+    // All problems at once (one line), so a hand-edited file is fixed in one go.
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(top level)'} ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(
+      field,
+      `${source}: ${problems}; fix: the model must be {"id": string, "intercept": number, "features": {name: number, …}}`,
+    );
+  }
+  const m = parsed.data;
+  const known = RISK_FEATURE_NAMES as readonly string[];
+  for (const name of Object.keys(m.features)) {
+    if (!known.includes(name)) {
+      throw new ConfigError(
+        field,
+        `${source}: unknown feature ${JSON.stringify(name)} in features; fix: use only known features: ${known.join(', ')}`,
+      );
+    }
+  }
+  const terms = Object.entries(m.features);
+  const intercept = m.intercept;
+  const id = m.id;
+  return Object.freeze({
+    id,
+    description: m.description ?? '',
+    intercept,
+    coefficients: Object.freeze({ ...m.features }),
+    score(features: Readonly<Record<string, number>>): RiskScore {
+      let z = intercept;
+      const contributions: Record<string, number> = {};
+      for (const [name, coef] of terms) {
+        const x = features[name];
+        // riskFeatures always gives every feature as a finite number; anything else is a bug upstream,
+        // and scoring it as 0 would hide it.
+        if (typeof x !== 'number' || !Number.isFinite(x)) {
+          throw new RangeError(`risk model ${id}: feature ${name} is ${String(x)}, expected a finite number`);
+        }
+        const c = coef * x;
+        contributions[name] = c;
+        z += c;
+      }
+      return { score: 1 / (1 + Math.exp(-z)), model: id, contributions };
+    },
+  });
+}

@@ -1,0 +1,298 @@
+import { DECODE_OK, EventColumnsBuilder } from '../codec/seed-json.js';
+import { decodeLoopEventBatch, hasLoopEventBatchIdentifier } from '../codec/loop-event-batch.js';
+import { Reason, REASON_NAMES, type ReasonCode } from '../kernel/contract.js';
+import type { EventColumns } from '../kernel/kernel.js';
+import type { IncomingRecord } from '../kafka/client.js';
+import type { RoadPointTable } from '../road/points.js';
+import type { OffsetTracker } from '../service/offsets.js';
+import type { Admission } from './admission.js';
+import { PackedColumns } from './columns.js';
+import type { DeadLetter } from './dead-letter.js';
+import type { SegmentResult } from './shard-protocol.js';
+import { ShardPool } from './shard-pool.js';
+
+/** The DLQ name of a kernel reason (the user knows points by point_id, not by dense index). */
+export function reasonName(code: ReasonCode): string {
+  return code === Reason.UNKNOWN_POINT ? 'UNKNOWN_POINT_ID' : REASON_NAMES[code];
+}
+
+/**
+ * One round of shard work: each shard got the events admitted since the last flush, then the
+ * watermark. `finalEnds` are the window ends whose rows the results carry, oldest first.
+ */
+export interface Flush {
+  finalEnds: number[];
+  results: Promise<SegmentResult>[];
+  /** Per result: the source record of each event, to route a shard refusal. */
+  sources: IncomingRecord[][];
+}
+
+/** Records of one partition waiting to be routed, and where routing stopped inside them. */
+interface Backlog {
+  records: readonly IncomingRecord[];
+  /** Next record to route. */
+  next: number;
+  /** Next event inside that record (FlatBuffers batches hold many). */
+  event: number;
+  /** The decoded FlatBuffers record `next`, kept while parked inside it. */
+  batch?: { columns: EventColumns; refused?: [number, string][] };
+}
+
+const PARKED = -1;
+
+/**
+ * Host stage: decodes records (seed JSON or FlatBuffers LoopEventBatch), admits each event against
+ * the service's watermark (Admission) and routes admitted events by point to their shard. When a
+ * window end becomes final it flushes: every shard gets its pending events, then the watermark, so
+ * rows for that end come back from all shards.
+ *
+ * Watermark alignment: an event the shards' rings cannot hold yet (its partition runs ahead of the
+ * others) parks its partition — the rest of its records wait here, and the caller pauses fetching
+ * it — until W moves on; then routing resumes where it stopped. Nothing early is refused.
+ */
+export class Router {
+  private readonly json = new EventColumnsBuilder(1);
+  private readonly pending: PackedColumns[];
+  private readonly pendingSources: IncomingRecord[][];
+  private readonly finalEnds: number[] = [];
+  private readonly indexOf: (id: string) => number | undefined;
+  private readonly backlogs: Backlog[][];
+  private readonly parked: boolean[];
+  /** Whether each shard's kernel got its start (the first task after the stream started carries it). */
+  private readonly shardStarted: boolean[];
+  /** Partitions parked / unparked since the caller last asked (to pause / resume fetching). */
+  private parkChanges = new Map<number, boolean>();
+  private offset = 0;
+  private slot = 0;
+  /**
+   * Rebuilding after a restart: records before the committed offsets are routed again to restore
+   * window state, but their dead letters were written the first time and are not written again.
+   */
+  rebuilding = false;
+
+  constructor(
+    private readonly admission: Admission,
+    private readonly pool: ShardPool,
+    points: RoadPointTable,
+    private readonly offsets: OffsetTracker,
+    private readonly advanceS: number,
+    partitions: number,
+    segmentCapacity = 16_384,
+  ) {
+    this.pending = Array.from({ length: pool.shards }, () => new PackedColumns(segmentCapacity));
+    this.pendingSources = Array.from({ length: pool.shards }, () => []);
+    this.indexOf = (id) => points.indexOf(id);
+    this.backlogs = Array.from({ length: partitions }, () => []);
+    this.parked = new Array<boolean>(partitions).fill(false);
+    this.shardStarted = new Array<boolean>(pool.shards).fill(false);
+  }
+
+  /**
+   * Routes `records` of partition slot `slot` (offset order) after any of its records still
+   * waiting. Flushes are appended to `flushes`, unusable records to `deadLetters`.
+   */
+  route(records: readonly IncomingRecord[], slot: number, nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
+    this.backlogs[slot].push({ records, next: 0, event: 0 });
+    if (!this.parked[slot]) this.drain(slot, nowS, flushes, deadLetters);
+    this.retryParked(nowS, flushes, deadLetters);
+    this.flush(nowS, flushes, false);
+  }
+
+  /** Lets wall-clock time pass (idle partitions); flushes if a window end became final. */
+  tick(nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
+    this.admission.tick(nowS);
+    if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
+    this.retryParked(nowS, flushes, deadLetters);
+    this.flush(nowS, flushes, false);
+  }
+
+  /**
+   * Starts a rebuild after a restart: window ends up to `lastEmittedEnd` were emitted, so the
+   * kernels start there (their first window end is lastEmittedEnd + advance) and the records
+   * re-read from the restart point refill their panes without emitting anything.
+   */
+  beginRebuild(lastEmittedEnd: number): void {
+    this.rebuilding = true;
+    this.admission.beginRebuild(lastEmittedEnd);
+  }
+
+  /** Ends a rebuild: W follows the partitions again; what is final now is emitted. */
+  endRebuild(nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
+    this.flush(nowS, flushes, false);
+    this.rebuilding = false;
+    this.admission.endRebuild(nowS);
+    if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
+    this.retryParked(nowS, flushes, deadLetters);
+    this.flush(nowS, flushes, false);
+  }
+
+  /** Partitions whose state changed since the last call: true = parked (pause it), false = resume. */
+  takeParkChanges(): Map<number, boolean> {
+    const changes = this.parkChanges;
+    this.parkChanges = new Map();
+    return changes;
+  }
+
+  /** Records waiting in parked partitions (bounded by what was fetched before the pause). */
+  get backlogRecords(): number {
+    let n = 0;
+    for (const queue of this.backlogs) for (const b of queue) n += b.records.length - b.next;
+    return n;
+  }
+
+  private setParked(slot: number, parked: boolean): void {
+    if (this.parked[slot] === parked) return;
+    this.parked[slot] = parked;
+    this.parkChanges.set(slot, parked);
+  }
+
+  /** Routes the backlog of `slot` until it is empty (true) or the partition parks (false). */
+  private drain(slot: number, nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): boolean {
+    const queue = this.backlogs[slot];
+    const dead = this.rebuilding ? [] : deadLetters;
+    this.slot = slot;
+    while (queue.length > 0) {
+      const b = queue[0];
+      while (b.next < b.records.length) {
+        const record = b.records[b.next];
+        this.offset = Number(record.offset);
+        const value = record.value;
+        const done =
+          value !== null && hasLoopEventBatchIdentifier(value)
+            ? this.routeBatchMessage(b, record, slot, nowS, flushes, dead)
+            : this.routeJson(record, slot, nowS, flushes, dead);
+        if (!done) {
+          this.setParked(slot, true);
+          return false;
+        }
+        this.offsets.routed(slot, this.offset);
+        b.next++;
+        b.event = 0;
+        b.batch = undefined;
+      }
+      queue.shift();
+    }
+    this.setParked(slot, false);
+    return true;
+  }
+
+  /** After W moved: parked partitions may fit now. Repeats while any of them makes progress. */
+  private retryParked(nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (let slot = 0; slot < this.parked.length; slot++) {
+        if (!this.parked[slot]) continue;
+        const before = this.backlogs[slot][0];
+        const mark = before ? `${before.next}:${before.event}` : '';
+        if (this.drain(slot, nowS, flushes, deadLetters)) progress = true;
+        else {
+          const after = this.backlogs[slot][0];
+          if (after !== before || `${after.next}:${after.event}` !== mark) progress = true;
+        }
+      }
+    }
+  }
+
+  /** Routes one JSON record: true when done with it (admitted or dead-lettered), false when parked. */
+  private routeJson(record: IncomingRecord, slot: number, nowS: number, flushes: Flush[], dead: DeadLetter[]): boolean {
+    const b = this.json;
+    b.reset();
+    const decoded = b.appendJson(record.value, slot, this.indexOf);
+    if (decoded !== DECODE_OK) {
+      dead.push({ record, reason: decoded, detail: b.detail });
+      return true;
+    }
+    const reason = this.admitOne(b.columns, 0, record, nowS, flushes);
+    if (reason === PARKED) return false;
+    if (reason !== Reason.OK) dead.push({ record, reason: reasonName(reason), detail: `event refused: ${reasonName(reason)}` });
+    return true;
+  }
+
+  /** Routes the events of one FlatBuffers record from `b.event` on; false when parked inside it. */
+  private routeBatchMessage(b: Backlog, record: IncomingRecord, slot: number, nowS: number, flushes: Flush[], dead: DeadLetter[]): boolean {
+    if (b.batch === undefined) {
+      let decoded: { pointIds: string[]; columns: EventColumns };
+      try {
+        decoded = decodeLoopEventBatch(record.value!, slot);
+      } catch (error) {
+        dead.push({ record, reason: 'INVALID_FLATBUFFERS', detail: error instanceof Error ? error.message : String(error) });
+        return true;
+      }
+      const { pointIds, columns } = decoded;
+      // point_ref → dense point index: one lookup per distinct point_id of the message, not per event.
+      const dense = pointIds.map((id) => this.indexOf(id) ?? -1);
+      for (let i = 0; i < columns.count; i++) {
+        const ref = columns.point[i];
+        columns.point[i] = ref >= 0 && ref < dense.length ? dense[ref] : -1;
+      }
+      b.batch = { columns };
+    }
+    const batch = b.batch;
+    const { columns } = batch;
+    for (; b.event < columns.count; b.event++) {
+      const reason = this.admitOne(columns, b.event, record, nowS, flushes);
+      if (reason === PARKED) return false;
+      if (reason !== Reason.OK) (batch.refused ??= []).push([b.event, reasonName(reason)]);
+    }
+    if (batch.refused) {
+      dead.push({
+        record,
+        reason: batch.refused[0][1],
+        detail: `${batch.refused.length} of ${columns.count} events refused`,
+        events: batch.refused,
+      });
+    }
+    return true;
+  }
+
+  /** Admission of one event: refused (a reason), PARKED (its ring slot is not free yet), or sent. */
+  private admitOne(c: EventColumns, i: number, record: IncomingRecord, nowS: number, flushes: Flush[]): ReasonCode | typeof PARKED {
+    const reason = this.admission.check(c, i, nowS);
+    if (reason !== Reason.OK) return reason;
+    this.admission.observe(c, i, nowS);
+    // Emit what became final first: that moves the rings on, and the event may fit afterwards.
+    if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
+    const pane = Math.floor(c.tOut2[i] / this.advanceS);
+    if (!this.admission.fits(pane)) return PARKED;
+    const shard = ShardPool.shardOf(c.point[i], this.pool.shards);
+    const batch = this.pending[shard];
+    if (batch.full) {
+      // Before the start events wait here, and the shards get nothing yet; a full batch parks.
+      if (!this.admission.started) return PARKED;
+      const flush: Flush = { finalEnds: [], results: [], sources: [] };
+      this.sendShard(shard, nowS, NaN, flush);
+      flushes.push(flush);
+    }
+    this.admission.place(pane);
+    this.offsets.admitted(this.slot, this.offset, pane);
+    batch.append(c, i);
+    this.pendingSources[shard].push(record);
+    return Reason.OK;
+  }
+
+  private sendShard(shard: number, nowS: number, advanceTo: number, flush: Flush): void {
+    const { buffer, count } = this.pending[shard].take();
+    // A shard's first task starts its kernel where the stream started, before its events.
+    const startAt = this.shardStarted[shard] ? NaN : this.admission.startWatermark;
+    this.shardStarted[shard] = true;
+    flush.results.push(this.pool.segment(shard, buffer, count, nowS, startAt, advanceTo));
+    flush.sources.push(this.pendingSources[shard]);
+    this.pendingSources[shard] = [];
+  }
+
+  /**
+   * Sends every shard its pending events. With `advance`, the watermark follows and the final ends
+   * are taken: all shards get a task then, even with no events, since every shard has rows to emit.
+   */
+  private flush(nowS: number, flushes: Flush[], advance: boolean): void {
+    if (!this.admission.started) return;
+    const advanceTo = advance && this.admission.started ? this.admission.watermark : NaN;
+    if (advance) this.admission.takeFinalEnds(this.finalEnds);
+    const flush: Flush = { finalEnds: advance ? [...this.finalEnds] : [], results: [], sources: [] };
+    for (let shard = 0; shard < this.pending.length; shard++) {
+      if (!advance && this.pending[shard].count === 0) continue;
+      this.sendShard(shard, nowS, advanceTo, flush);
+    }
+    if (flush.results.length > 0) flushes.push(flush);
+  }
+}

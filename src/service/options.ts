@@ -1,0 +1,79 @@
+import { ConfigError } from '../errors.js';
+import type { RiskRecord } from '../join/types.js';
+import type { WindowSpecOptions } from '../kernel/window-spec.js';
+import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
+import { availableParallelism } from 'node:os';
+
+/** Everything `saferoads run` can be told (flags and SAFEROADS_* variables map onto these). */
+export interface ServiceOptions {
+  brokers: string[];
+  clientId: string;
+  /** Consumer group of the car topic: instances with the same id share its partitions. */
+  groupId: string;
+  carTopic: string;
+  weatherTopic: string;
+  outputTopic: string;
+  carDlqTopic: string;
+  weatherDlqTopic: string;
+  /** Partitions of the car and output topics when saferoads creates them. */
+  inputPartitions: number;
+  /** Road-points CSV. */
+  pointsPath: string;
+  /** Risk model JSON. */
+  modelPath: string;
+  /** Worker threads, each owning one WASM kernel and the points routed to it. */
+  shards: number;
+  windows: Partial<WindowSpecOptions>;
+  timeZone: string;
+  /** Country code for public holidays (date-holidays), or a list of local dates YYYY-MM-DD. */
+  holidays: string | string[];
+  /** Called for every published record (the CLI prints live scores with it). */
+  onRecord?: (record: RiskRecord) => void;
+  log: (line: string) => void;
+  onError: (error: unknown) => void;
+}
+
+/** Shards by default: one core stays with the host thread (Kafka I/O, decode, join). */
+export function defaultShards(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
+  clientId: 'saferoads',
+  groupId: 'saferoads',
+  carTopic: 'car',
+  weatherTopic: 'weather',
+  outputTopic: 'road-risk',
+  carDlqTopic: 'car.dlq',
+  weatherDlqTopic: 'weather.dlq',
+  inputPartitions: 3,
+  modelPath: DEFAULT_MODEL_PATH,
+  windows: Object.freeze({}),
+  timeZone: 'Europe/Warsaw',
+  holidays: 'PL',
+  log: (line: string) => process.stderr.write(`${line}\n`),
+  onError: () => undefined,
+});
+
+/** Fills defaults and checks every option. `brokers` may still be empty (the CLI may start a broker after this). */
+export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<ServiceOptions, 'pointsPath'>): Readonly<ServiceOptions> {
+  const o: ServiceOptions = { ...DEFAULT_SERVICE_OPTIONS, shards: defaultShards(), brokers: [], ...options } as ServiceOptions;
+  if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > 256) {
+    throw new ConfigError('--shards', `must be an integer from 1 to 256 (got ${o.shards})`);
+  }
+  if (!Number.isInteger(o.inputPartitions) || o.inputPartitions < 1) {
+    throw new ConfigError('--partitions', `must be a positive integer (got ${o.inputPartitions})`);
+  }
+  for (const key of ['groupId', 'carTopic', 'weatherTopic', 'outputTopic', 'carDlqTopic', 'weatherDlqTopic'] as const) {
+    const v = o[key];
+    if (typeof v !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(v)) {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new ConfigError(flag, `must be 1-249 characters of a-z A-Z 0-9 . _ - (got "${String(v)}")`);
+    }
+  }
+  const topics = [o.carTopic, o.weatherTopic, o.outputTopic, o.carDlqTopic, o.weatherDlqTopic];
+  if (new Set(topics).size !== topics.length) {
+    throw new ConfigError('--output-topic', `and the other topics must all differ (got ${topics.join(', ')})`);
+  }
+  return Object.freeze(o);
+}

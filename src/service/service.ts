@@ -1,0 +1,332 @@
+import { ConfigError } from '../errors.js';
+import { REASON_NAMES } from '../kernel/contract.js';
+import { windowSpec, type WindowSpec, type WindowSpecOptions } from '../kernel/window-spec.js';
+import { CalendarResolver } from '../join/calendar.js';
+import type { RiskRecord, WeatherReading } from '../join/types.js';
+import { KafkaClient, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
+import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
+import { Admission } from '../pipeline/admission.js';
+import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
+import { RiskRecordBuilder } from '../pipeline/output.js';
+import { type Flush, Router } from '../pipeline/router.js';
+import { ShardPool } from '../pipeline/shard-pool.js';
+import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
+import { decodeWeather } from '../weather/decode.js';
+import { decodeRestartPoint, encodeRestartPoint, OffsetTracker } from './offsets.js';
+import { resolveServiceOptions, type ServiceOptions } from './options.js';
+
+export type ServiceInput = Partial<ServiceOptions> & Pick<ServiceOptions, 'pointsPath'>;
+
+/** Configuration checked and loaded (points, model, calendar), before anything connects. */
+export interface PreparedService {
+  options: Readonly<ServiceOptions>;
+  spec: WindowSpec;
+  points: RoadPointTable;
+  model: RiskModel;
+  calendar: CalendarResolver;
+}
+
+/** Validates every option and loads the files; throws ConfigError (exit 2) for any mistake. */
+export function prepareService(input: ServiceInput): PreparedService {
+  const options = resolveServiceOptions(input);
+  const spec = windowSpec(options.windows, '--');
+  return {
+    options,
+    spec,
+    points: loadRoadPoints(options.pointsPath, '--points'),
+    model: loadRiskModel(options.modelPath, '--model'),
+    calendar: new CalendarResolver({ timeZone: options.timeZone, holidays: options.holidays, startOffsetS: spec.shortS }, '--'),
+  };
+}
+
+/** Counters of what went through (read them any time; they only grow). */
+export interface ServiceStats {
+  carRecords: number;
+  weatherReadings: number;
+  deadLetters: number;
+  weatherDeadLetters: number;
+  rowsOut: number;
+  /** The last window end whose rows are acknowledged (NaN: none yet). */
+  lastEnd: number;
+}
+
+/**
+ * The streaming service: Kafka `car` → decode → admit (watermark) → shard (WASM kernels, weather
+ * attached) → join (road, calendar) → score → Kafka `road-risk`; bad records → dead-letter topics.
+ *
+ * Delivery is at-least-once: input offsets are committed only after every output row and dead
+ * letter that depends on them is acknowledged, together with a restart point (offsets.ts), and a
+ * restart first rebuilds the window state from the input before it emits again.
+ */
+export class SaferoadsService {
+  readonly stats: ServiceStats = { carRecords: 0, weatherReadings: 0, deadLetters: 0, weatherDeadLetters: 0, rowsOut: 0, lastEnd: NaN };
+  private consumer?: Consumer;
+  private weatherReader?: Reader;
+  private ticker?: NodeJS.Timeout;
+  /** Every step that touches the router runs in this chain, one at a time. */
+  private chain: Promise<void> = Promise.resolve();
+  private failure?: unknown;
+  private stopped = false;
+
+  private constructor(
+    readonly options: Readonly<ServiceOptions>,
+    readonly spec: WindowSpec,
+    private readonly points: RoadPointTable,
+    private readonly client: KafkaClient,
+    private readonly pool: ShardPool,
+    private readonly producer: Producer,
+    private readonly admission: Admission,
+    private readonly offsets: OffsetTracker,
+    private readonly router: Router,
+    private readonly output: RiskRecordBuilder,
+    private readonly partitions: number,
+  ) {}
+
+  /**
+   * Validates the configuration (before connecting anywhere), connects, reads the weather topic up
+   * to its end, rebuilds window state from the committed restart point, then starts consuming.
+   */
+  static async start(options: ServiceInput | PreparedService): Promise<SaferoadsService> {
+    const { options: o, spec, points, model, calendar } = 'spec' in options ? options : prepareService(options);
+    if (o.brokers.length === 0) throw new ConfigError('--brokers', 'must list at least one broker as host:port');
+
+    const client = new KafkaClient({ brokers: o.brokers, clientId: o.clientId });
+    await client.ensureTopics([
+      { topic: o.carTopic, partitions: o.inputPartitions },
+      { topic: o.weatherTopic, partitions: 1 },
+      { topic: o.outputTopic, partitions: o.inputPartitions },
+      { topic: o.carDlqTopic, partitions: 1 },
+      { topic: o.weatherDlqTopic, partitions: 1 },
+    ]);
+    const partitions = await client.partitionCount(o.carTopic);
+    const nowS = Date.now() / 1000;
+    const pool = new ShardPool(o.shards);
+    try {
+      await pool.init(
+        { spec: { ...spec }, pointCapacity: Math.max(points.points.length, 1), partitions, startWallClockS: nowS },
+        points.points.map((p) => ({ index: p.index, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
+      );
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    const n = points.points.length;
+    const admission = new Admission(spec, partitions, nowS, (i) => i >= 0 && i < n);
+    const offsets = new OffsetTracker(partitions, spec.ringPanes + 2);
+    const router = new Router(admission, pool, points, offsets, spec.advanceS, partitions);
+    const producer = await client.producer();
+    const service = new SaferoadsService(
+      o,
+      spec,
+      points,
+      client,
+      pool,
+      producer,
+      admission,
+      offsets,
+      router,
+      new RiskRecordBuilder(spec, points, calendar, model),
+      partitions,
+    );
+    try {
+      await service.startWeather();
+      await service.rebuild();
+      await service.startConsuming();
+    } catch (error) {
+      await service.stop().catch(() => undefined);
+      throw error;
+    }
+    return service;
+  }
+
+  /** Runs `step` after every earlier step; a failure stops the service's progress (no commit after it). */
+  private serial(step: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(async () => {
+      if (this.failure !== undefined) throw this.failure;
+      try {
+        await step();
+      } catch (error) {
+        this.failure ??= error;
+        this.options.onError(error);
+        throw error;
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  // ---- weather: global state, every instance reads all of it -------------------------------------
+
+  private async startWeather(): Promise<void> {
+    const { weatherTopic } = this.options;
+    const until = await this.client.endOffsets(weatherTopic);
+    this.weatherReader = await this.client.read({
+      topic: weatherTopic,
+      until,
+      follow: true,
+      onBatch: async (records) => {
+        const readings: WeatherReading[] = [];
+        const dead: OutgoingRecord[] = [];
+        for (const record of records) {
+          const decoded = decodeWeather(record.value);
+          if (decoded.ok) readings.push(decoded.reading);
+          else dead.push(deadLetterRecord({ record, reason: decoded.reason, detail: decoded.detail }));
+        }
+        this.stats.weatherReadings += readings.length;
+        this.stats.weatherDeadLetters += dead.length;
+        // Shard queues are FIFO: rows emitted after this are joined with these readings.
+        await Promise.all([
+          readings.length > 0 ? this.pool.broadcastWeather(readings) : undefined,
+          dead.length > 0 ? this.producer.send(this.options.weatherDlqTopic, dead) : undefined,
+        ]);
+      },
+    });
+    await this.weatherReader.caughtUp;
+  }
+
+  // ---- restart: rebuild window state from the committed restart point ---------------------------
+
+  private async rebuild(): Promise<void> {
+    const { carTopic, groupId } = this.options;
+    const committed = await this.client.committedOffsets(groupId, carTopic);
+    const restart = committed
+      .filter((c) => c.offset >= 0n)
+      .map((c) => ({ partition: c.partition, committed: c.offset, point: decodeRestartPoint(c.metadata) }));
+    for (const r of restart) this.offsets.startAt(r.partition, Number(r.committed));
+    const known = restart.filter((r) => r.point !== undefined);
+    if (known.length === 0) return;
+    // All partitions are committed together with the same end; the minimum is the safe choice if
+    // they ever differ (rows after it are emitted again, with the same values).
+    const lastEnd = Math.min(...known.map((r) => r.point!.end));
+    const from = new Map(known.map((r) => [r.partition, r.point!.rebuild]));
+    const until = new Map(restart.map((r) => [r.partition, r.committed]));
+    this.router.beginRebuild(lastEnd);
+    const reader = await this.client.read({
+      topic: carTopic,
+      from,
+      until,
+      follow: false,
+      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, false)),
+    });
+    await reader.caughtUp;
+    await reader.close();
+    await this.serial(async () => {
+      const flushes: Flush[] = [];
+      const dead: DeadLetter[] = [];
+      this.router.endRebuild(Date.now() / 1000, flushes, dead);
+      this.stats.lastEnd = lastEnd;
+      await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+    });
+    this.options.log(`rebuilt window state from the restart point (last window end ${new Date(lastEnd * 1000).toISOString()})`);
+  }
+
+  // ---- the stream ------------------------------------------------------------------------------
+
+  private async startConsuming(): Promise<void> {
+    this.consumer = await this.client.consume({
+      groupId: this.options.groupId,
+      topics: [this.options.carTopic],
+      fromBeginning: true,
+      autoCommit: false,
+      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, true)),
+    });
+    this.ticker = setInterval(() => {
+      void this.serial(async () => {
+        const flushes: Flush[] = [];
+        const dead: DeadLetter[] = [];
+        this.router.tick(Date.now() / 1000, flushes, dead);
+        this.applyParking();
+        if (flushes.length === 0 && dead.length === 0) return;
+        await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+        await this.commit();
+      }).catch(() => undefined);
+    }, 1000);
+    this.ticker.unref();
+  }
+
+  /** One batch of one partition: route, emit, dead-letter, then (live) commit. */
+  private async process(records: IncomingRecord[], partition: number, commit: boolean): Promise<void> {
+    this.stats.carRecords += records.length;
+    const flushes: Flush[] = [];
+    const dead: DeadLetter[] = [];
+    this.router.route(records, partition, Date.now() / 1000, flushes, dead);
+    if (commit) this.applyParking();
+    await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+    if (commit) await this.commit();
+  }
+
+  /** Pauses fetching partitions the router parked (they run ahead of the others), resumes the rest. */
+  private applyParking(): void {
+    for (const [partition, parked] of this.router.takeParkChanges()) {
+      if (parked) this.consumer?.pause(this.options.carTopic, partition);
+      else this.consumer?.resume(this.options.carTopic, partition);
+    }
+  }
+
+  private async deadLetter(dead: DeadLetter[]): Promise<void> {
+    if (dead.length === 0) return;
+    this.stats.deadLetters += dead.length;
+    await this.producer.send(this.options.carDlqTopic, dead.map(deadLetterRecord));
+  }
+
+  /** Awaits the shards' results in order, publishes the rows, dead-letters shard refusals. */
+  private async drain(flushes: Flush[]): Promise<void> {
+    for (const flush of flushes) {
+      const results = await Promise.all(flush.results);
+      const out: OutgoingRecord[] = [];
+      const dead: DeadLetter[] = [];
+      results.forEach((result, k) => {
+        for (let row = 0; row < result.rowCount; row++) {
+          const record = this.output.build(result.rows, row);
+          this.options.onRecord?.(record);
+          out.push({ key: record.point_id, value: JSON.stringify(record) });
+        }
+        for (let j = 0; j < result.rejections.length; j += 2) {
+          const source = flush.sources[k][result.rejections[j]];
+          const reason = REASON_NAMES[result.rejections[j + 1]];
+          if (source && !this.router.rebuilding) dead.push({ record: source, reason, detail: `refused by the shard kernel: ${reason}` });
+        }
+      });
+      await Promise.all([out.length > 0 ? this.producer.send(this.options.outputTopic, out) : undefined, this.deadLetter(dead)]);
+      this.stats.rowsOut += out.length;
+      for (const end of flush.finalEnds) if (!(end <= this.stats.lastEnd)) this.stats.lastEnd = end;
+    }
+  }
+
+  /** Commits every partition's position with the restart point; nothing before the first emission. */
+  private async commit(): Promise<void> {
+    const lastEnd = this.stats.lastEnd;
+    if (!this.consumer || Number.isNaN(lastEnd)) return;
+    const firstPane = (lastEnd + this.spec.advanceS - this.spec.longS) / this.spec.advanceS;
+    const offsets = [];
+    for (let p = 0; p < this.partitions; p++) {
+      const position = this.offsets.positionOf(p);
+      if (position < 0) continue;
+      offsets.push({
+        topic: this.options.carTopic,
+        partition: p,
+        offset: BigInt(position),
+        metadata: encodeRestartPoint({ end: lastEnd, rebuild: BigInt(this.offsets.rebuildOffset(p, firstPane)) }),
+      });
+    }
+    if (offsets.length > 0) await this.consumer.commit(offsets);
+  }
+
+  /** Resolves when everything handed to the service so far is processed, published and committed. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Graceful stop: finish the batch in hand, publish and commit, then disconnect and end the shards. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.consumer?.close().catch(() => undefined);
+    await this.chain;
+    await this.weatherReader?.close().catch(() => undefined);
+    await this.producer.close().catch(() => undefined);
+    await this.client.close().catch(() => undefined);
+    await this.pool.close();
+  }
+}
