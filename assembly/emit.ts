@@ -1,7 +1,8 @@
 // Emission: when the stream watermark passes a window end T, every registered point gets one row
 // [point, T, 16 short stats, 16 long stats] built from its panes (contract.ts WINDOW_STAT_FIELDS).
 //
-// Scratch (SCRATCH_BYTES) holds the per-row aggregate of the array-valued pane fields:
+// Scratch (SCRATCH_BYTES) holds the per-row aggregate of the array-valued pane fields (the histogram
+// is summed in SIMD registers and stored here only for the V85 scan):
 //   0   i32 laneCount[8]
 //   32  f64 laneSpeedSum[8]
 //   96  i32 hist[48]          (ends at 288)
@@ -44,7 +45,6 @@ import { advanceNextEnd, nextEndRel, nextEndS, started, watermark } from './wate
 const AGG_LANE_COUNT: usize = 0;
 const AGG_LANE_SPEED: usize = 32;
 const AGG_HIST: usize = 96;
-const AGG_BYTES: usize = 288;
 
 export let rowCount: i32 = 0;
 export let finalEndCount: i32 = 0;
@@ -87,7 +87,8 @@ function emitEnd(endRel: i32, endS: f64): void {
 
 /**
  * Walks the panes of the long window from the newest back; after shortPanes of them the aggregate
- * is exactly the short window, so both windows come out of one pass.
+ * is exactly the short window, so both windows come out of one pass. Array fields are summed with
+ * SIMD (the pane's u16 counters widened to i32): this loop runs once per emitted row.
  */
 function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f64, speedShift: f64): void {
   const agg = scratchPtr;
@@ -104,11 +105,18 @@ function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f6
   let minGapS: f64 = Infinity;
   let sumLength: f64 = 0;
   let occupied: f64 = 0;
+  // The 48 histogram bins as twelve i32x4 accumulators held in registers across the panes.
+  let h0 = i32x4.splat(0), h1 = h0, h2 = h0, h3 = h0, h4 = h0, h5 = h0;
+  let h6 = h0, h7 = h0, h8 = h0, h9 = h0, h10 = h0, h11 = h0;
   for (let k = 0; k < longPanes; k++) {
     const q = endRel - 1 - k;
     const pane = slotOf(ring, q);
     if (load<i32>(pane) == q) {
-      if (count == 0) memory.fill(agg, 0, AGG_BYTES); // first pane with traffic
+      if (count == 0) {
+        // First pane with traffic: clear the lane sums (vector stores; memory.fill is a call in V8).
+        const zero = i64x2.splat(0);
+        for (let at: usize = 0; at < AGG_HIST; at += 16) v128.store(agg + at, zero);
+      }
       count += <i32>load<u16>(pane, PANE_COUNT);
       hw1 += <i32>load<u16>(pane, PANE_HW1);
       hw2 += <i32>load<u16>(pane, PANE_HW2);
@@ -122,28 +130,59 @@ function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f6
       minGapS = Math.min(minGapS, load<f64>(pane, PANE_MIN_GAP_S));
       sumLength += load<f64>(pane, PANE_SUM_LENGTH);
       occupied += load<f64>(pane, PANE_OCCUPIED);
-      for (let l: usize = 0; l < <usize>MAX_LANES; l++) {
-        const c = agg + AGG_LANE_COUNT + (l << 2);
-        store<i32>(c, load<i32>(c) + <i32>load<u16>(pane + PANE_LANE_COUNT + (l << 1)));
-        const s = agg + AGG_LANE_SPEED + (l << 3);
-        store<f64>(s, load<f64>(s) + load<f64>(pane + PANE_LANE_SPEED + (l << 3)));
+      // Lanes: 8 u16 counts widened into two i32x4, 8 f64 speed sums as four f64x2.
+      const laneCounts = v128.load(pane, PANE_LANE_COUNT);
+      v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT), i32x4.extend_low_i16x8_u(laneCounts)), AGG_LANE_COUNT);
+      v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT + 16), i32x4.extend_high_i16x8_u(laneCounts)), AGG_LANE_COUNT + 16);
+      v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED), v128.load(pane, PANE_LANE_SPEED)), AGG_LANE_SPEED);
+      v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 16), v128.load(pane, PANE_LANE_SPEED + 16)), AGG_LANE_SPEED + 16);
+      v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 32), v128.load(pane, PANE_LANE_SPEED + 32)), AGG_LANE_SPEED + 32);
+      v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 48), v128.load(pane, PANE_LANE_SPEED + 48)), AGG_LANE_SPEED + 48);
+      const b0 = v128.load(pane, PANE_HIST);
+      const b1 = v128.load(pane, PANE_HIST + 16);
+      const b2 = v128.load(pane, PANE_HIST + 32);
+      const b3 = v128.load(pane, PANE_HIST + 48);
+      const b4 = v128.load(pane, PANE_HIST + 64);
+      const b5 = v128.load(pane, PANE_HIST + 80);
+      h0 = i32x4.add(h0, i32x4.extend_low_i16x8_u(b0));
+      h1 = i32x4.add(h1, i32x4.extend_high_i16x8_u(b0));
+      h2 = i32x4.add(h2, i32x4.extend_low_i16x8_u(b1));
+      h3 = i32x4.add(h3, i32x4.extend_high_i16x8_u(b1));
+      h4 = i32x4.add(h4, i32x4.extend_low_i16x8_u(b2));
+      h5 = i32x4.add(h5, i32x4.extend_high_i16x8_u(b2));
+      h6 = i32x4.add(h6, i32x4.extend_low_i16x8_u(b3));
+      h7 = i32x4.add(h7, i32x4.extend_high_i16x8_u(b3));
+      h8 = i32x4.add(h8, i32x4.extend_low_i16x8_u(b4));
+      h9 = i32x4.add(h9, i32x4.extend_high_i16x8_u(b4));
+      h10 = i32x4.add(h10, i32x4.extend_low_i16x8_u(b5));
+      h11 = i32x4.add(h11, i32x4.extend_high_i16x8_u(b5));
+    }
+    if (k == shortPanes - 1 || k == longPanes - 1) {
+      if (count != 0) {
+        const hist = agg + AGG_HIST;
+        v128.store(hist, h0);
+        v128.store(hist, h1, 16);
+        v128.store(hist, h2, 32);
+        v128.store(hist, h3, 48);
+        v128.store(hist, h4, 64);
+        v128.store(hist, h5, 80);
+        v128.store(hist, h6, 96);
+        v128.store(hist, h7, 112);
+        v128.store(hist, h8, 128);
+        v128.store(hist, h9, 144);
+        v128.store(hist, h10, 160);
+        v128.store(hist, h11, 176);
       }
-      addHistogram(agg + AGG_HIST, pane + PANE_HIST);
+      // After shortPanes panes the aggregate is exactly the short window, after longPanes the long.
+      const field = k == shortPanes - 1 ? ROW_SHORT : ROW_LONG;
+      writeStats(row + (<usize>field << 3), k == shortPanes - 1 ? shortS : longS, allowedSpeed, count, hw1, hw2,
+        longVehicles, overLimit, speedShift, sumSpeedDev, sumSpeedDevSq, sumGapM, minGapM, sumGapS, minGapS,
+        sumLength, occupied);
+      if (k == shortPanes - 1 && shortPanes == longPanes) {
+        writeStats(row + (<usize>ROW_LONG << 3), longS, allowedSpeed, count, hw1, hw2, longVehicles, overLimit,
+          speedShift, sumSpeedDev, sumSpeedDevSq, sumGapM, minGapM, sumGapS, minGapS, sumLength, occupied);
+      }
     }
-    if (k == shortPanes - 1) {
-      writeStats(row + (<usize>ROW_SHORT << 3), shortS, allowedSpeed, count, hw1, hw2, longVehicles,
-        overLimit, speedShift, sumSpeedDev, sumSpeedDevSq, sumGapM, minGapM, sumGapS, minGapS, sumLength, occupied);
-    }
-  }
-  writeStats(row + (<usize>ROW_LONG << 3), longS, allowedSpeed, count, hw1, hw2, longVehicles,
-    overLimit, speedShift, sumSpeedDev, sumSpeedDevSq, sumGapM, minGapM, sumGapS, minGapS, sumLength, occupied);
-}
-
-// @ts-ignore: decorator
-@inline function addHistogram(dst: usize, src: usize): void {
-  for (let b: usize = 0; b < <usize>SPEED_BINS; b++) {
-    const d = dst + (b << 2);
-    store<i32>(d, load<i32>(d) + <i32>load<u16>(src + (b << 1)));
   }
 }
 
@@ -208,7 +247,16 @@ function writeStats(
 function v85(hist: usize, n: f64): f64 {
   const rank = 0.85 * n;
   let cumBefore: f64 = 0;
-  for (let b = 0; b < SPEED_BINS; b++) {
+  let b = 0;
+  // Skip four bins at a time while the rank lies beyond them (counts are integers: sums are exact).
+  while (b + 4 <= SPEED_BINS) {
+    const at = hist + (<usize>b << 2);
+    const four = <f64>(load<i32>(at) + load<i32>(at, 4) + load<i32>(at, 8) + load<i32>(at, 12));
+    if (rank <= cumBefore + four) break;
+    cumBefore += four;
+    b += 4;
+  }
+  for (; b < SPEED_BINS; b++) {
     const inBin = <f64>load<i32>(hist + (<usize>b << 2));
     if (inBin > 0 && rank <= cumBefore + inBin) {
       return <f64>b * SPEED_BIN_KMH + (SPEED_BIN_KMH * (rank - cumBefore)) / inBin;

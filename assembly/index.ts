@@ -14,12 +14,13 @@ import * as L from './layout';
 import { clearRings } from './pane';
 import { registerPoint, registeredCount, resetSpeedShifts } from './points';
 import { fbEventCount, fbPointIdCount, LOOP_EVENT_BYTES } from './flatbuffers';
-import { nextEndS, resetPartitions, started, watermark } from './watermark';
+import { nextEndS, resetPartitions, setExternalWatermark, started, watermark } from './watermark';
 
 export const PANE_BYTES: i32 = L.PANE_BYTES;
 export const POINT_BYTES: i32 = L.POINT_BYTES;
 export const PARTITION_BYTES: i32 = L.PARTITION_BYTES;
 export const FB_LOOP_EVENT_BYTES: i32 = LOOP_EVENT_BYTES;
+export const MAX_BATCH_EVENTS: i32 = L.MAX_BATCH;
 
 let startWallClock: f64 = 0;
 
@@ -40,11 +41,13 @@ export function init(
   finalEndCapacity: i32,
   pointIdCapacity: i32,
   messageCapacity: i32,
+  externalWatermark: i32,
 ): i32 {
   const code = L.configure(pointCapacity, partitions, advanceS, shortPanes, longPanes, ringPanes, graceS,
     maxSkewS, idleTimeoutS, batchCapacity, rowCapacity, finalEndCapacity, pointIdCapacity, messageCapacity);
   if (code != INIT_OK) return code;
   startWallClock = startWallClockS;
+  setExternalWatermark(externalWatermark != 0);
   reset();
   return INIT_OK;
 }

@@ -30,13 +30,14 @@ import {
   REASON_TOO_FAR_AHEAD,
   REASON_UNKNOWN_POINT,
 } from './constants';
-import { advanceS, batchCapacity, f64Column, i32Column, maxSkewS, PANE_BYTES, partitionCount, pointCapacity, rejectionsPtr, ringPanes } from './layout';
-import { addToPane, paneCount, slotOf } from './pane';
+import { advanceS, batchCapacity, F64_COLUMN_STRIDE, f64Column, graceS, I32_COLUMN_STRIDE, ringBytes, i32Column, maxSkewS, PANE_BYTES, partitionCount, pointCapacity, rejectionsPtr, ringPanes } from './layout';
+import { addToPane, exactToI32, PANE_COUNT, slotOf } from './pane';
 import { isRegistered, pointEntry, pointRing, speedShiftOf } from './points';
 import { emitFinalEnds, resetEmitOutput } from './emit';
 import {
   acceptOnPartition,
   basePane,
+  externalWatermark,
   firstNeededRel,
   invalidateCandidate,
   nextEndS,
@@ -49,6 +50,19 @@ import {
 } from './watermark';
 
 export let rejectionCount: i32 = 0;
+
+// Byte offsets of each column from column 0 (compile-time: the columns have a fixed stride).
+const F64_AT_T_IN_1: usize = <usize>COL_T_IN_1 * F64_COLUMN_STRIDE;
+const F64_AT_T_OUT_1: usize = <usize>COL_T_OUT_1 * F64_COLUMN_STRIDE;
+const F64_AT_T_IN_2: usize = <usize>COL_T_IN_2 * F64_COLUMN_STRIDE;
+const F64_AT_T_OUT_2: usize = <usize>COL_T_OUT_2 * F64_COLUMN_STRIDE;
+const F64_AT_SPEED: usize = <usize>COL_SPEED * F64_COLUMN_STRIDE;
+const F64_AT_GAP_M: usize = <usize>COL_GAP_M * F64_COLUMN_STRIDE;
+const F64_AT_GAP_S: usize = <usize>COL_GAP_S * F64_COLUMN_STRIDE;
+const F64_AT_LENGTH: usize = <usize>COL_LENGTH * F64_COLUMN_STRIDE;
+const I32_AT_POINT: usize = <usize>COL_POINT * I32_COLUMN_STRIDE;
+const I32_AT_LANE: usize = <usize>COL_LANE * I32_COLUMN_STRIDE;
+const I32_AT_PARTITION: usize = <usize>COL_PARTITION * I32_COLUMN_STRIDE;
 export const INGEST_BAD_RANGE: i32 = i32.MIN_VALUE;
 
 /**
@@ -58,6 +72,12 @@ export const INGEST_BAD_RANGE: i32 = i32.MIN_VALUE;
  * overlap instead of stalling one event at a time.
  */
 const TOUCH_BLOCK: i32 = 16;
+/** Touching pays only when the rings outgrow the caches; below this it only adds work (~10 %). */
+const TOUCH_MIN_PANE_BYTES: usize = 1 << 20;
+// @ts-ignore: decorator
+@inline function touchAheadFor(paneBytes: usize): bool {
+  return paneBytes > TOUCH_MIN_PANE_BYTES;
+}
 /** Where the touched values go, so the optimizer cannot drop the loads. */
 let touchSink: i32 = 0;
 
@@ -69,7 +89,7 @@ let touchSink: i32 = 0;
     const point = load<i32>(cPoint + (<usize>j << 2));
     if (<u32>point >= <u32>pointCapacity) continue;
     // An estimate of the pane is enough here (the exact division happens when the event is checked).
-    const q = <i32>(load<f64>(cTOut2 + (<usize>j << 3)) * inverseAdvance - basePane);
+    const q = exactToI32(Math.floor(load<f64>(cTOut2 + (<usize>j << 3)) * inverseAdvance) - basePane);
     let d = q - ringOrigin;
     if (<u32>d >= twoRings) continue;
     if (d >= ringPanes) d -= ringPanes;
@@ -84,9 +104,10 @@ function resetOutput(): void {
   rejectionCount = 0;
 }
 
+/** Whether all eight are finite: x - x is 0 for a finite x and NaN otherwise, and NaN spreads. */
 // @ts-ignore: decorator
-@inline function finite(x: f64): bool {
-  return x - x == 0; // NaN and ±Infinity give NaN
+@inline function allFinite(a: f64, b: f64, c: f64, d: f64, e: f64, f: f64, g: f64, h: f64): bool {
+  return (a - a) + (b - b) + (c - c) + (d - d) + (e - e) + (f - f) + (g - g) + (h - h) == 0;
 }
 
 /**
@@ -109,41 +130,34 @@ export function ingest(start: i32, end: i32, nowS: f64, checkPartitions: bool): 
   if (!emitFinalEnds()) return start;
   invalidateCandidate();
 
-  const cTIn1 = f64Column(COL_T_IN_1);
-  const cTOut1 = f64Column(COL_T_OUT_1);
-  const cTIn2 = f64Column(COL_T_IN_2);
-  const cTOut2 = f64Column(COL_T_OUT_2);
-  const cSpeed = f64Column(COL_SPEED);
-  const cGapM = f64Column(COL_GAP_M);
-  const cGapS = f64Column(COL_GAP_S);
-  const cLength = f64Column(COL_LENGTH);
-  const cPoint = i32Column(COL_POINT);
-  const cLane = i32Column(COL_LANE);
+  // One address per event and constant column offsets (layout.ts: the columns' fixed stride).
+  const cF64 = f64Column(0);
+  const cI32 = i32Column(0);
   const latestAllowed = nowS + maxSkewS;
   const inverseAdvance = 1.0 / advanceS;
+  const touchAhead = touchAheadFor(<usize>pointCapacity * ringBytes);
 
   for (let i = start; i < end; i++) {
-    if ((i & (TOUCH_BLOCK - 1)) == 0 && started) {
-      touchPanes(i + TOUCH_BLOCK, min(i + 2 * TOUCH_BLOCK, end), cTOut2, cPoint, inverseAdvance);
+    if ((i & (TOUCH_BLOCK - 1)) == 0 && started && touchAhead) {
+      touchPanes(i + TOUCH_BLOCK, min(i + 2 * TOUCH_BLOCK, end), cF64 + F64_AT_T_OUT_2, cI32 + I32_AT_POINT, inverseAdvance);
     }
     const o8 = <usize>i << 3;
     const o4 = <usize>i << 2;
-    const tIn1 = load<f64>(cTIn1 + o8);
-    const tOut1 = load<f64>(cTOut1 + o8);
-    const tIn2 = load<f64>(cTIn2 + o8);
-    const tOut2 = load<f64>(cTOut2 + o8);
-    const speed = load<f64>(cSpeed + o8);
-    const gapM = load<f64>(cGapM + o8);
-    const gapS = load<f64>(cGapS + o8);
-    const length = load<f64>(cLength + o8);
-    const point = load<i32>(cPoint + o4);
-    const lane = load<i32>(cLane + o4);
+    const f = cF64 + o8;
+    const n = cI32 + o4;
+    const tIn1 = load<f64>(f, F64_AT_T_IN_1);
+    const tOut1 = load<f64>(f, F64_AT_T_OUT_1);
+    const tIn2 = load<f64>(f, F64_AT_T_IN_2);
+    const tOut2 = load<f64>(f, F64_AT_T_OUT_2);
+    const speed = load<f64>(f, F64_AT_SPEED);
+    const gapM = load<f64>(f, F64_AT_GAP_M);
+    const gapS = load<f64>(f, F64_AT_GAP_S);
+    const length = load<f64>(f, F64_AT_LENGTH);
+    const point = load<i32>(n, I32_AT_POINT);
+    const lane = load<i32>(n, I32_AT_LANE);
 
     let reason = REASON_OK;
-    if (
-      !(finite(tIn1) & finite(tOut1) & finite(tIn2) & finite(tOut2) &
-        finite(speed) & finite(gapM) & finite(gapS) & finite(length))
-    ) {
+    if (!allFinite(tIn1, tOut1, tIn2, tOut2, speed, gapM, gapS, length)) {
       reason = REASON_NOT_FINITE;
     } else if (!isRegistered(point)) {
       reason = REASON_UNKNOWN_POINT;
@@ -161,22 +175,29 @@ export function ingest(start: i32, end: i32, nowS: f64, checkPartitions: bool): 
       reason = REASON_TOO_FAR_AHEAD;
     } else {
       const paneAbs = Math.floor(tOut2 / advanceS);
-      if (watermark >= (paneAbs + 1) * advanceS) {
+      if (!started && externalWatermark) {
+        reason = REASON_BEYOND_RING; // no ring position before the host's first advanceWatermark
+      } else if (
+        // With an external watermark the host decides lateness: a closed pane is still taken while
+        // a window to come needs it (kernel.ts). Otherwise: late once W passed the pane's end.
+        externalWatermark ? paneAbs - basePane < <f64>firstNeededRel : watermark >= (paneAbs + 1) * advanceS
+      ) {
         reason = REASON_LATE;
       } else if (started && paneAbs - basePane >= <f64>(firstNeededRel + ringPanes)) {
         reason = REASON_BEYOND_RING;
       } else {
-        // The first event cannot hit a full pane or lie beyond the ring, so starting the stream
-        // here (before the PANE_FULL test) still leaves a refused event without effect.
-        if (!started) startStream(tOut2);
-        const q = <i32>(paneAbs - basePane);
+        // The first event cannot hit a full pane or lie beyond the ring, so starting here, before
+        // the PANE_FULL test, still leaves a refused event without effect.
+        if (!started) startStream(tOut2 - graceS);
+        const q = exactToI32(paneAbs - basePane); // inside the ring: a small integer
         const pane = slotOf(pointRing(point), q);
-        if (paneCount(pane, q) >= PANE_COUNTER_MAX) {
+        // A slot holds pane q or an older one no window needs any more (then addToPane clears it).
+        if (load<i32>(pane) == q && <i32>load<u16>(pane, PANE_COUNT) >= PANE_COUNTER_MAX) {
           reason = REASON_PANE_FULL;
         } else {
           const entry = pointEntry(point);
           addToPane(pane, q, tIn1, tOut1, speed, gapM, gapS, length, lane, load<f64>(entry), speedShiftOf(entry, speed));
-          acceptOnPartition(load<i32>(cPartition + o4), tOut2, nowS);
+          acceptOnPartition(load<i32>(n, I32_AT_PARTITION), tOut2, nowS);
           if (nextEndS <= watermark && !emitFinalEnds()) return i + 1;
         }
       }

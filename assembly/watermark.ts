@@ -1,13 +1,14 @@
 // Event-time bookkeeping: partition watermarks, the stream watermark W and where emission stands.
 //
 // Partition entry (PARTITION_BYTES = 32 each):
-//   0  f64 maxEventTime      largest accepted tOut2 on the partition (valid once seen)
+//   0  f64 maxEventTime      largest accepted tOut2 on the partition; -Infinity before its first
+//                            accepted event, so its watermark (max - grace) holds W back
 //   8  f64 lastSeenWallS     wall clock of its last accepted event; starts at startWallClockS
-//   16 i32 seen              0 until the partition's first accepted event
-//   20..32 (padding)
+//   16..32 (padding)
 //
-// Pane indexes are kept relative to `basePane`, the absolute pane holding W0 = t0 - grace of the
-// first accepted event, so they stay small i32 values whatever the epoch or the advance.
+// Pane indexes are kept relative to `basePane`, the pane holding W0 = t0 - grace of the first
+// accepted event (with an external watermark: the pane holding the first advanceWatermark), so they
+// stay small i32 values whatever the epoch or the advance.
 
 import {
   advanceS,
@@ -22,9 +23,11 @@ import {
 
 /** Stream watermark W: -Infinity until the first event (or advanceWatermark), never decreasing. */
 export let watermark: f64 = -Infinity;
-/** Whether the first event was accepted (emission runs from then on). */
+/** Whether the stream started (emission runs from then on). */
 export let started = false;
-/** Absolute pane index holding W0 of the first accepted event; relative pane 0. */
+/** KernelOptions.externalWatermark: only advanceWatermark moves W, and its first call starts. */
+export let externalWatermark = false;
+/** Absolute pane index of relative pane 0. */
 export let basePane: f64 = 0;
 /** Relative index of the oldest unemitted window end: T = (basePane + nextEndRel) * advanceS. */
 export let nextEndRel: i32 = 0;
@@ -50,7 +53,6 @@ export function resetPartitions(startWallClockS: f64): void {
     const e = partitionEntry(p);
     store<f64>(e, -Infinity);
     store<f64>(e, startWallClockS, 8);
-    store<i32>(e, 0, 16);
   }
   watermark = -Infinity;
   started = false;
@@ -71,7 +73,7 @@ function recomputeCandidate(nowS: f64): void {
   for (let p = 0; p < partitionCount; p++) {
     const e = partitionEntry(p);
     if (nowS - load<f64>(e, 8) >= idleTimeoutS) continue;
-    const wm = load<i32>(e, 16) != 0 ? load<f64>(e) - graceS : -Infinity;
+    const wm = load<f64>(e) - graceS;
     if (wm < c) c = wm;
   }
   candidate = c;
@@ -82,23 +84,32 @@ function raiseWatermarkToCandidate(): void {
   if (candidate != Infinity && candidate > watermark) watermark = candidate;
 }
 
+export function setExternalWatermark(external: bool): void {
+  externalWatermark = external;
+}
+
 /**
- * Raises W from outside (monotone). Ignored before the first accepted event: there is no first
- * window end yet, and the first event alone defines where panes start (W0 = t0 - grace).
+ * Raises W from outside (monotone). Before the stream started: ignored when events drive W (the
+ * first event alone defines where panes start, W0 = t0 - grace); the start itself with an
+ * external watermark.
  */
 export function raiseExternalWatermark(w: f64): void {
-  if (started && w > watermark) watermark = w;
+  if (!started) {
+    if (externalWatermark) startStream(w);
+  } else if (w > watermark) {
+    watermark = w;
+  }
 }
 
 /** Idle detection without events (tick). */
 export function tickWatermark(nowS: f64): void {
+  if (externalWatermark) return;
   recomputeCandidate(nowS);
   raiseWatermarkToCandidate();
 }
 
-/** The first accepted event fixes where panes and emission start. */
-export function startStream(t0: f64): void {
-  const w0 = t0 - graceS;
+/** Starts emission at W = w0: the first window end is the end of the pane holding w0. */
+export function startStream(w0: f64): void {
   basePane = Math.floor(w0 / advanceS);
   started = true;
   setNextEnd(1);
@@ -123,28 +134,27 @@ export function advanceNextEnd(): void {
 /**
  * Updates partition and stream watermark after an accepted event at `t` on `partition`.
  * Recomputing the min over partitions is O(partitions); it is skipped when the event cannot change
- * it: the partition was already counted (not idle) and was not the one holding the minimum.
+ * it: the partition was already counted (not idle) and did not hold the minimum, or its maximum
+ * did not move. The common case then only loads: no store feeds the next event's loads.
  */
 export function acceptOnPartition(partition: i32, t: f64, nowS: f64): void {
+  if (externalWatermark) return;
   const e = partitionEntry(partition);
-  const wasSeen = load<i32>(e, 16) != 0;
   const oldMax = load<f64>(e);
-  const wasActive = nowS - load<f64>(e, 8) < idleTimeoutS;
-  const newMax = wasSeen ? Math.max(oldMax, t) : t;
-  store<f64>(e, newMax);
-  store<f64>(e, nowS, 8);
-  store<i32>(e, 1, 16);
+  const lastSeen = load<f64>(e, 8);
+  const raised = t > oldMax;
+  if (raised) store<f64>(e, t);
+  if (lastSeen != nowS) store<f64>(e, nowS, 8);
   if (candidateNowS != nowS) {
     recomputeCandidate(nowS);
-  } else if (!wasActive) {
+  } else if (nowS - lastSeen >= idleTimeoutS) {
     // The partition joins the non-idle set: the min can only go down.
-    const wm = newMax - graceS;
+    const wm = Math.max(oldMax, t) - graceS;
     if (wm < candidate) candidate = wm;
+  } else if (raised && oldMax - graceS <= candidate) {
+    recomputeCandidate(nowS);
   } else {
-    const oldWm = wasSeen ? oldMax - graceS : -Infinity;
-    if (newMax != oldMax || !wasSeen) {
-      if (oldWm <= candidate) recomputeCandidate(nowS);
-    }
+    return;
   }
   raiseWatermarkToCandidate();
 }

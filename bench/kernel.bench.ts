@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { allocateEventColumns, encodeLoopEventBatch } from '../src/codec/loop-event-batch.js';
+import { EVENT_F64_COLUMNS, EVENT_I32_COLUMNS } from '../src/kernel/contract.js';
 import type { EventColumns, KernelOptions } from '../src/kernel/kernel.js';
 import { JsPaneKernel } from '../src/kernel/js-panes.js';
 import { ReferenceKernel } from '../src/kernel/reference.js';
@@ -160,6 +161,14 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Ker
       sink.rows = 0;
     },
   });
+  fast.add('wasm (input views, no copy)', () => wasm.ingestInput(events, nowS, sink), {
+    beforeEach: () => {
+      wasm.resetStream();
+      // What a producer writing straight into WASM memory would have done (not timed).
+      EVENT_F64_COLUMNS.forEach((name, c) => wasm.inputF64[c].set(batch[name]));
+      EVENT_I32_COLUMNS.forEach((name, c) => wasm.inputI32[c].set(batch[name]));
+    },
+  });
   fast.add('wasm (FlatBuffers)', () => void wasm.ingestLoopEventBatch(message, 0, nowS, resolve, sink), {
     beforeEach: () => wasm.resetStream(),
   });
@@ -176,6 +185,13 @@ export async function runKernelBench(opts: KernelBenchOptions = {}): Promise<Ker
   }
   fast.add(`wasm (columns, ${resident} points)`, () => residentWasm.ingestColumns(residentBatch, nowS, sink), {
     beforeEach: () => residentWasm.resetStream(),
+  });
+  fast.add(`wasm (input views, ${resident} points)`, () => residentWasm.ingestInput(events, nowS, sink), {
+    beforeEach: () => {
+      residentWasm.resetStream();
+      EVENT_F64_COLUMNS.forEach((name, c) => residentWasm.inputF64[c].set(residentBatch[name]));
+      EVENT_I32_COLUMNS.forEach((name, c) => residentWasm.inputI32[c].set(residentBatch[name]));
+    },
   });
   fast.add(`js typed-array panes (${resident} points)`, () => void residentJs.ingest(residentBatch, nowS), {
     beforeEach: () => residentJs.reset(),
@@ -240,7 +256,7 @@ function printResult(r: KernelBenchResult): void {
   const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
   process.stdout.write(
     `window kernel: ${fmt(r.events)} events (${fmt(r.accepted)} accepted) over ${fmt(r.points)} points, ` +
-      `${fmt(r.rowsPerBatch)} rows emitted per batch\n`,
+      `${fmt(r.rowsPerBatch)} rows emitted per batch; every accepted event is one pane update\n`,
   );
   const width = Math.max(...r.figures.map((f) => f.name.length));
   for (const f of r.figures) {

@@ -14,22 +14,11 @@ type CommandRunner = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRunner | 'self-running'> }> = {
   run: {
     summary: 'run the streaming service: car + weather → road-risk',
-    load: async () => {
-      // A variable specifier: run.ts may not exist in this build, and tsc must not insist on it.
-      const specifier = './run.js';
-      try {
-        const module = (await import(specifier)) as { runCommand?: CommandRunner };
-        if (typeof module.runCommand !== 'function') throw new Error('run.js does not export runCommand');
-        return module.runCommand;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes('run.js')) {
-          process.stderr.write('saferoads run: not available in this build (dist/src/cli/run.js is missing; run npm run build)\n');
-          process.exit(1);
-        }
-        throw error;
-      }
-    },
+    load: async () => (await import('./run.js')).runCommand,
+  },
+  demo: {
+    summary: 'broker + generator + service together, printing live scores (npm start)',
+    load: async () => (await import('./demo.js')).demoCommand,
   },
   generate: {
     summary: 'generate seeded traffic and weather to Kafka or files',

@@ -67,7 +67,8 @@ function withFlagNames(error: unknown): unknown {
   return new ConfigError(flagName, error.message.slice(error.field.length + 1), { cause: error });
 }
 
-function describe(r: RiskRecord): string {
+/** One human line per record, for --print and the demo. */
+export function describeRecord(r: RiskRecord): string {
   const t = new Date(r.window_end * 1000).toISOString().slice(11, 16);
   const s = r.short;
   const speed = s.mean_speed_kmh === null ? '   -  ' : s.mean_speed_kmh.toFixed(1).padStart(6);
@@ -102,7 +103,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
-      onRecord: o.print ? (r) => process.stdout.write(`${describe(r)}\n`) : undefined,
+      onRecord: o.print ? (r) => process.stdout.write(`${describeRecord(r)}\n`) : undefined,
       log,
       onError: (e) => log(`saferoads run: ${e instanceof Error ? e.message : String(e)}`),
     });

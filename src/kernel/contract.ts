@@ -12,8 +12,8 @@
  * - Partition watermark = max accepted event time on that partition − grace. Stream watermark `W` =
  *   min over non-idle partitions that have seen an event, never decreasing. A partition with no
  *   accepted event yet holds `W` back (as in Flink) until it turns idle: no event for
- *   `idleTimeoutS` of wall clock. A pane closes when `W >= paneEnd`; window end `T` is final and
- *   emitted when `W >= T`.
+ *   `idleTimeoutS` of wall clock. If every partition is idle, `W` stays. A pane closes when
+ *   `W >= paneEnd`; window end `T` is final and emitted when `W >= T`.
  * - The first accepted event (time `t0`) sets `W0 = t0 - grace`; panes ending at or before `W0`
  *   are closed from the start and the first window end emitted is the end of the pane holding `W0`.
  *   From then on every registered point gets one row per final window end, count 0 included.
@@ -22,8 +22,8 @@
  *   NEGATIVE_GAP, LENGTH_OUT_OF_RANGE, BAD_TIMESTAMPS, TOO_FAR_AHEAD (of wall clock), LATE (pane
  *   closed), BEYOND_RING (pane beyond the ring's capacity), PANE_FULL (a pane counter would
  *   overflow). A refused event changes no state at all: not a pane, not a watermark.
- * - The watermark is updated after each accepted event, so lateness does not depend on how the
- *   input was cut into batches.
+ * - The watermark is updated after each accepted event (and by tick/advanceWatermark; not at the
+ *   start of a batch), so lateness does not depend on how the input was cut into batches.
  */
 
 /** Why an event was refused. 0 means accepted. Stable numbers: they travel in dead-letter headers. */
@@ -105,7 +105,8 @@ export type EventI32Column = (typeof EVENT_I32_COLUMNS)[number];
  * - meanLengthM, longVehicleShare (length > LONG_VEHICLE_M).
  * - occupancy: sum of (tOut1 - tIn1) over the window's events / (windowSizeS * lanes with traffic).
  *   An event's whole occupancy counts in the pane of its event time.
- * - overLimitShare: share with speed > the point's allowed speed; null if the point has none.
+ * - overLimitShare: share with speed > the point's allowed speed as it was when the event was
+ *   accepted (setPoint does not rewrite history); null if the point has none at emission.
  * - laneSpeedSpreadKmh: max − min of the lane mean speeds over lanes with traffic (0 for one lane).
  * All but count and flow are null (NaN) when count is 0.
  */

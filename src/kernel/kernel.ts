@@ -36,8 +36,12 @@ export interface KernelOptions {
   /**
    * When true, only `advanceWatermark` moves the watermark: a host that sees every partition decides
    * time for all shards, so each shard emits the same window ends whatever events it got. The first
-   * `advanceWatermark(W)` starts the stream (first window end = end of the pane holding W); before
-   * it nothing is late. Event checks, panes and emission are otherwise unchanged. Default false.
+   * `advanceWatermark(W)` starts the stream (first window end = end of the pane holding W); the host
+   * sends no event before it (one that comes anyway is refused BEYOND_RING). Lateness is the host's
+   * decision too: an event for a closed pane is still accepted if a window to come needs its pane
+   * (its long window reaches back there) — a restart rebuilds state that way — and refused LATE only
+   * when no window to come needs it. BEYOND_RING, field checks and emission are unchanged; per-event
+   * partition bookkeeping and idle ticks do not move W. Default false.
    */
   externalWatermark?: boolean;
 }
@@ -62,8 +66,11 @@ export interface WindowKernel {
   ingest(events: EventColumns, nowS: number): KernelOutput;
   /** Lets wall-clock time pass without events (idle partitions stop holding the watermark). */
   tick(nowS: number): KernelOutput;
-  /** Raises the stream watermark from outside (end of a bounded input, or a host-wide watermark). */
+  /**
+   * Raises the stream watermark from outside (end of a bounded input, or a host-wide watermark).
+   * Ignored before the first accepted event, unless `externalWatermark` (then the first call starts).
+   */
   advanceWatermark(watermarkS: number): KernelOutput;
-  /** Current stream watermark, -Infinity before the first event. */
+  /** Current stream watermark, -Infinity before the first event (with externalWatermark: advanceWatermark). */
   readonly watermark: number;
 }

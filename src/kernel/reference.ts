@@ -29,14 +29,15 @@ import type { WindowSpec } from './window-spec.js';
  *   changes nothing, whatever its `nowS`.
  * - If every partition is idle, the watermark stays where it is (the min over an empty set does not
  *   release anything).
- * - `advanceWatermark` before the first accepted event does nothing (there is no first window end
- *   to emit yet); after it, `W = max(W, watermarkS)`.
+ * - Without `externalWatermark`, `advanceWatermark` before the first accepted event does nothing
+ *   (there is no first window end yet); after it, `W = max(W, watermarkS)`.
  * - overLimitShare counts the events that were faster than the point's allowed speed when they
  *   were accepted (a point without one counts none); it is null if the point has no allowed speed
  *   when the window is emitted. `setPoint` therefore never rewrites history.
- * - With `externalWatermark`, events and `tick` never move W; before the first `advanceWatermark`
- *   nothing is late and nothing is beyond the ring (there is no ring position yet: every accepted
- *   event is kept); that call sets W and the first window end (the end of the pane holding W).
+ * - `externalWatermark` (kernel.ts): events and `tick` never move W; an event before the first
+ *   `advanceWatermark` is BEYOND_RING; that call sets W and the first window end (the end of the
+ *   pane holding W); after it an event is LATE only when no window to come needs its pane (pane <
+ *   (nextEnd − longS) / advanceS), not when W passed the pane's end.
  * - A partition slot outside `0..partitions-1`, a non-finite `nowS` or watermark, or a point index
  *   outside `0..pointCapacity-1` in `setPoint` is a programming error: it throws (before any state
  *   changes) rather than producing a rejection.
@@ -224,8 +225,8 @@ export class ReferenceKernel implements WindowKernel {
   private readonly allowed = new Map<number, number | null>();
   /** Accepted events still needed by some unemitted window, per point. */
   private readonly events = new Map<number, StatEvent[]>();
-  /** Accepted events per `point:paneIndex`, for PANE_FULL (a lane or bin count never exceeds it). */
-  private readonly paneCounts = new Map<string, number>();
+  /** Accepted events per point and pane index, for PANE_FULL (a lane or bin count never exceeds it). */
+  private readonly paneCounts = new Map<number, Map<number, number>>();
   /** Largest accepted event time per partition (-Infinity: none yet). */
   private readonly partitionMax: number[];
   /** Wall clock of the last accepted event per partition (startWallClockS at first). */
@@ -339,11 +340,14 @@ export class ReferenceKernel implements WindowKernel {
     if (t > nowS + this.spec.maxSkewS) return Reason.TOO_FAR_AHEAD;
     const pane = this.paneIndex(t);
     if (this.started) {
-      if (this.wm >= (pane + 1) * this.spec.advanceS) return Reason.LATE;
+      // The first pane the oldest unemitted window end still needs (its long window starts there).
       const firstNeededPane = (this.nextEnd - this.spec.longS) / this.spec.advanceS;
+      if (this.external ? pane < firstNeededPane : this.wm >= (pane + 1) * this.spec.advanceS) return Reason.LATE;
       if (pane >= firstNeededPane + this.spec.ringPanes) return Reason.BEYOND_RING;
+    } else if (this.external) {
+      return Reason.BEYOND_RING; // no ring position before the first advanceWatermark
     }
-    if ((this.paneCounts.get(`${point}:${pane}`) ?? 0) + 1 > PANE_COUNTER_MAX) return Reason.PANE_FULL;
+    if ((this.paneCounts.get(point)?.get(pane) ?? 0) + 1 > PANE_COUNTER_MAX) return Reason.PANE_FULL;
     return Reason.OK;
   }
 
@@ -364,8 +368,10 @@ export class ReferenceKernel implements WindowKernel {
     const list = this.events.get(point);
     if (list) list.push(e);
     else this.events.set(point, [e]);
-    const key = `${point}:${this.paneIndex(t)}`;
-    this.paneCounts.set(key, (this.paneCounts.get(key) ?? 0) + 1);
+    const counts = this.paneCounts.get(point) ?? new Map<number, number>();
+    this.paneCounts.set(point, counts);
+    const pane = this.paneIndex(t);
+    counts.set(pane, (counts.get(pane) ?? 0) + 1);
     const p = ev.partition[i];
     this.partitionMax[p] = Math.max(this.partitionMax[p], t);
     this.lastSeen[p] = nowS;
@@ -425,8 +431,8 @@ export class ReferenceKernel implements WindowKernel {
       this.events.set(point, evs.filter((e) => e.tOut2 >= oldest));
     }
     const firstPane = oldest / advanceS;
-    for (const key of [...this.paneCounts.keys()]) {
-      if (Number(key.slice(key.indexOf(':') + 1)) < firstPane) this.paneCounts.delete(key);
+    for (const counts of this.paneCounts.values()) {
+      for (const pane of [...counts.keys()]) if (pane < firstPane) counts.delete(pane);
     }
   }
 }

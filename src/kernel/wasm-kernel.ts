@@ -82,7 +82,10 @@ interface KernelExports {
 }
 
 export interface WasmKernelOptions extends KernelOptions {
-  /** Events copied into WASM memory per call; longer batches are cut into chunks. Default 65536. */
+  /**
+   * Events copied into WASM memory per call (at most the module's MAX_BATCH_EVENTS, 2^20); longer
+   * batches are cut into chunks. Default 65536.
+   */
   batchCapacity?: number;
   /** Row slots; must be at least pointCapacity (one window end). Default max(2 × points, 1024). */
   rowCapacity?: number;
@@ -109,12 +112,21 @@ export interface KernelOutputSlice {
   finalEndCount: number;
 }
 
+/** What the last hot-path call produced in total (one reused object: no allocation). */
+export interface KernelCallCounts {
+  rows: number;
+  rejections: number;
+  finalEnds: number;
+}
+
 export interface KernelOutputSink {
   onOutput(slice: KernelOutputSlice): void;
 }
 
 /** Maps a point_id string of a FlatBuffers message to a dense point index (-1: unknown). */
 export type PointResolver = (pointId: string) => number;
+
+const PARTITION_COLUMN = EVENT_I32_COLUMNS.indexOf('partition');
 
 /** ingest()'s answer to a range outside the input columns (assembly/ingest.ts). */
 const INGEST_BAD_RANGE = -0x80000000;
@@ -253,6 +265,8 @@ export class WasmKernel implements WindowKernel {
   private pointIdSpans!: Int32Array;
   private pointIdMap!: Int32Array;
   private readonly slice: KernelOutputSlice;
+  /** Totals of the last ingest*, tickInto or advanceWatermarkInto call, over all its slices. */
+  readonly lastCall: KernelCallCounts = { rows: 0, rejections: 0, finalEnds: 0 };
   private readonly textDecoder = new TextDecoder();
 
   constructor(options: WasmKernelOptions) {
@@ -261,7 +275,10 @@ export class WasmKernel implements WindowKernel {
     const points = positiveInt('pointCapacity', options.pointCapacity);
     const partitions = positiveInt('partitions', options.partitions);
     finiteNumber('startWallClockS', options.startWallClockS);
-    this.batchCapacity = positiveInt('batchCapacity', options.batchCapacity ?? 65536);
+    const instance = new wasm.Instance(loadKernelModule(options.wasmPath), {});
+    this.ex = instance.exports as unknown as KernelExports;
+    verifyKernelConstants(this.ex);
+    this.batchCapacity = positiveInt('batchCapacity', options.batchCapacity ?? 65536, globalValue(this.ex, 'MAX_BATCH_EVENTS'));
     this.rowCapacity = positiveInt('rowCapacity', options.rowCapacity ?? Math.max(points * 2, 1024));
     this.finalEndCapacity = positiveInt('finalEndCapacity', options.finalEndCapacity ?? this.rowCapacity);
     this.pointIdCapacity = positiveInt('pointIdCapacity', options.pointIdCapacity ?? Math.max(points, 4096));
@@ -270,9 +287,6 @@ export class WasmKernel implements WindowKernel {
       options.messageCapacity ?? Math.min(this.batchCapacity * 72 + this.pointIdCapacity * 64 + 65536, 0x7fffffff),
     );
 
-    const instance = new wasm.Instance(loadKernelModule(options.wasmPath), {});
-    this.ex = instance.exports as unknown as KernelExports;
-    verifyKernelConstants(this.ex);
     this.bytesPerPoint = spec.ringPanes * globalValue(this.ex, 'PANE_BYTES') + globalValue(this.ex, 'POINT_BYTES');
 
     const code = this.ex.init(
@@ -291,6 +305,7 @@ export class WasmKernel implements WindowKernel {
       this.finalEndCapacity,
       this.pointIdCapacity,
       this.messageCapacity,
+      options.externalWatermark === true ? 1 : 0,
     );
     this.memoryBytes = this.ex.requestedBytes();
     if (code !== 0) {
@@ -328,6 +343,7 @@ export class WasmKernel implements WindowKernel {
   /** Adds a batch: one set per column and one WASM call per chunk of batchCapacity events. */
   ingestColumns(events: EventColumns, nowS: number, sink: KernelOutputSink): void {
     finiteNumber('nowS', nowS);
+    this.resetCounts();
     this.refreshViews();
     const total = events.count;
     // The kernel checks partition slots per chunk before touching state; a batch of several chunks
@@ -336,21 +352,39 @@ export class WasmKernel implements WindowKernel {
     for (let base = 0; base < total; base += this.batchCapacity) {
       const n = Math.min(this.batchCapacity, total - base);
       this.copyColumns(events, base, n);
-      let next = this.ex.ingest(0, n, nowS, 1);
-      if (next === INGEST_BAD_RANGE) throw new KernelError(`kernel refused the event range 0..${n}`);
-      if (next < 0) {
-        const at = base - next - 1;
-        throw new KernelError(
-          `partition slot ${events.partition[at]} of event ${at} is outside 0..${this.options.partitions - 1}`,
-        );
-      }
-      this.deliver(sink, base);
-      while (next < n) {
-        next = this.ex.ingest(next, n, nowS, 0);
-        this.deliver(sink, base);
-      }
-      this.drainOwedEnds(sink);
+      this.ingestChunk(n, nowS, base, sink);
     }
+  }
+
+  /**
+   * Adds the first `count` events a producer wrote straight into the input views (inputF64 /
+   * inputI32): no copy at all. `count` must not exceed batchCapacity.
+   */
+  ingestInput(count: number, nowS: number, sink: KernelOutputSink): void {
+    finiteNumber('nowS', nowS);
+    this.resetCounts();
+    if (!Number.isInteger(count) || count < 0 || count > this.batchCapacity) {
+      throw new KernelError(`count ${count} is outside 0..batchCapacity (${this.batchCapacity})`);
+    }
+    this.refreshViews();
+    this.ingestChunk(count, nowS, 0, sink);
+  }
+
+  private ingestChunk(n: number, nowS: number, base: number, sink: KernelOutputSink): void {
+    let next = this.ex.ingest(0, n, nowS, 1);
+    if (next === INGEST_BAD_RANGE) throw new KernelError(`kernel refused the event range 0..${n}`);
+    if (next < 0) {
+      const at = -next - 1;
+      throw new KernelError(
+        `partition slot ${this.i32Inputs[PARTITION_COLUMN][at]} of event ${base + at} is outside 0..${this.options.partitions - 1}`,
+      );
+    }
+    this.deliver(sink, base);
+    while (next < n) {
+      next = this.ex.ingest(next, n, nowS, 0);
+      this.deliver(sink, base);
+    }
+    this.drainOwedEnds(sink);
   }
 
   /**
@@ -367,6 +401,7 @@ export class WasmKernel implements WindowKernel {
   ): number {
     finiteNumber('nowS', nowS);
     this.checkPartition(partition);
+    this.resetCounts();
     const events = this.loadLoopEventBatch(bytes, resolvePoint);
     if (events < 0) return events;
     for (let first = 0; first < events; first += this.batchCapacity) {
@@ -396,6 +431,7 @@ export class WasmKernel implements WindowKernel {
 
   tickInto(nowS: number, sink: KernelOutputSink): void {
     finiteNumber('nowS', nowS);
+    this.resetCounts();
     this.refreshViews();
     this.ex.tick(nowS);
     this.deliver(sink, 0);
@@ -405,6 +441,7 @@ export class WasmKernel implements WindowKernel {
   /** `watermarkS` must be finite: every window end up to it gets rows, so +Infinity would never end. */
   advanceWatermarkInto(watermarkS: number, sink: KernelOutputSink): void {
     finiteNumber('watermarkS', watermarkS);
+    this.resetCounts();
     this.refreshViews();
     this.ex.advanceWatermark(watermarkS);
     this.deliver(sink, 0);
@@ -517,12 +554,21 @@ export class WasmKernel implements WindowKernel {
     }
   }
 
+  private resetCounts(): void {
+    this.lastCall.rows = 0;
+    this.lastCall.rejections = 0;
+    this.lastCall.finalEnds = 0;
+  }
+
   private deliver(sink: KernelOutputSink, rejectionBase: number): void {
     const s = this.slice;
     s.rowCount = this.ex.rowsWritten();
     s.rejectionCount = this.ex.rejectionsWritten();
     s.finalEndCount = this.ex.finalEndsWritten();
     if (s.rowCount === 0 && s.rejectionCount === 0 && s.finalEndCount === 0) return;
+    this.lastCall.rows += s.rowCount;
+    this.lastCall.rejections += s.rejectionCount;
+    this.lastCall.finalEnds += s.finalEndCount;
     s.rejectionBase = rejectionBase;
     sink.onOutput(s);
   }

@@ -22,6 +22,8 @@ export function reasonName(code: ReasonCode): string {
  */
 export interface Flush {
   finalEnds: number[];
+  /** performance.now() when the watermark passed these ends (for the emission latency). */
+  createdAtMs: number;
   results: Promise<SegmentResult>[];
   /** Per result: the source record of each event, to route a shard refusal. */
   sources: IncomingRecord[][];
@@ -259,7 +261,7 @@ export class Router {
     if (batch.full) {
       // Before the start events wait here, and the shards get nothing yet; a full batch parks.
       if (!this.admission.started) return PARKED;
-      const flush: Flush = { finalEnds: [], results: [], sources: [] };
+      const flush: Flush = { finalEnds: [], createdAtMs: performance.now(), results: [], sources: [] };
       this.sendShard(shard, nowS, NaN, flush);
       flushes.push(flush);
     }
@@ -288,7 +290,7 @@ export class Router {
     if (!this.admission.started) return;
     const advanceTo = advance && this.admission.started ? this.admission.watermark : NaN;
     if (advance) this.admission.takeFinalEnds(this.finalEnds);
-    const flush: Flush = { finalEnds: advance ? [...this.finalEnds] : [], results: [], sources: [] };
+    const flush: Flush = { finalEnds: advance ? [...this.finalEnds] : [], createdAtMs: performance.now(), results: [], sources: [] };
     for (let shard = 0; shard < this.pending.length; shard++) {
       if (!advance && this.pending[shard].count === 0) continue;
       this.sendShard(shard, nowS, advanceTo, flush);

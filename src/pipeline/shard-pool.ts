@@ -24,8 +24,13 @@ export class ShardPool {
           name: 'default',
           minThreads: 1,
           maxThreads: 1,
-          idleTimeout: Number.MAX_SAFE_INTEGER,
+          // Infinity is Piscina's "never": a finite huge value overflows setTimeout and fires at once.
+          idleTimeout: Infinity,
           concurrentTasksPerWorker: 1,
+          // A shard's tasks must run in submission order (segments, then the watermark that emits
+          // their rows). Without this, a task the busy worker could not take yet goes back to the
+          // tail of the queue, behind tasks submitted after it.
+          stricterFIFO: true,
           env: { ...process.env, SAFEROADS_SHARD: String(shard) },
         }),
     );

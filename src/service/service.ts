@@ -48,7 +48,14 @@ export interface ServiceStats {
   rowsOut: number;
   /** The last window end whose rows are acknowledged (NaN: none yet). */
   lastEnd: number;
+  /**
+   * Emission latency samples, ms: from the watermark passing a window end to its rows acknowledged
+   * by Kafka (the latest LATENCY_SAMPLES).
+   */
+  emissionLatencyMs: number[];
 }
+
+const LATENCY_SAMPLES = 10_000;
 
 /**
  * The streaming service: Kafka `car` → decode → admit (watermark) → shard (WASM kernels, weather
@@ -59,7 +66,15 @@ export interface ServiceStats {
  * restart first rebuilds the window state from the input before it emits again.
  */
 export class SaferoadsService {
-  readonly stats: ServiceStats = { carRecords: 0, weatherReadings: 0, deadLetters: 0, weatherDeadLetters: 0, rowsOut: 0, lastEnd: NaN };
+  readonly stats: ServiceStats = {
+    carRecords: 0,
+    weatherReadings: 0,
+    deadLetters: 0,
+    weatherDeadLetters: 0,
+    rowsOut: 0,
+    lastEnd: NaN,
+    emissionLatencyMs: [],
+  };
   private consumer?: Consumer;
   private weatherReader?: Reader;
   private ticker?: NodeJS.Timeout;
@@ -289,6 +304,11 @@ export class SaferoadsService {
       });
       await Promise.all([out.length > 0 ? this.producer.send(this.options.outputTopic, out) : undefined, this.deadLetter(dead)]);
       this.stats.rowsOut += out.length;
+      if (flush.finalEnds.length > 0) {
+        const latencies = this.stats.emissionLatencyMs;
+        if (latencies.length >= LATENCY_SAMPLES) latencies.shift();
+        latencies.push(performance.now() - flush.createdAtMs);
+      }
       for (const end of flush.finalEnds) if (!(end <= this.stats.lastEnd)) this.stats.lastEnd = end;
     }
   }

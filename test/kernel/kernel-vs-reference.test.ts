@@ -18,7 +18,8 @@ import { windowSpec, type WindowSpec } from '../../src/kernel/window-spec.js';
  * The WASM kernel against the plain TypeScript reference (src/kernel/reference.ts) on random
  * streams, and each of them against itself on the same stream cut into different batches.
  *
- * Streams: a few partitions (sometimes one that never speaks, to exercise idle release), points 0..5
+ * Streams: event-driven or external watermark (KernelOptions.externalWatermark), a few partitions
+ * (sometimes one that never speaks, to exercise idle release), points 0..5
  * registered with or without an allowed speed (some left unregistered, plus out-of-range indexes),
  * event times rising by random steps with random jitter back (inside and beyond the grace) and rare
  * jumps ahead (BEYOND_RING), ~5% invalid records, a wall clock that moves in segments (some events
@@ -118,8 +119,7 @@ function run(make: Factory, s: Scenario, cuts: readonly number[]): Trace {
         collect(k.tick(step.nowS));
         break;
       case 'advance':
-        // Raising the watermark before the first accepted event is a separate, deterministic test.
-        if (k.watermark !== -Infinity) collect(k.advanceWatermark(step.watermarkS));
+        collect(k.advanceWatermark(step.watermarkS));
         break;
       case 'setPoint':
         k.setPoint(step.point, step.allowed);
@@ -127,7 +127,7 @@ function run(make: Factory, s: Scenario, cuts: readonly number[]): Trace {
     }
     trace.watermarks.push(k.watermark);
   }
-  if (k.watermark !== -Infinity) collect(k.advanceWatermark(s.flushTo));
+  collect(k.advanceWatermark(s.flushTo));
   trace.watermarks.push(k.watermark);
   return trace;
 }
@@ -243,7 +243,11 @@ const defectArb = fc.oneof(
 
 const rawEventArb = fc.record({
   /** Step of the stream's clock, eighths of a second; sometimes a long silence. */
-  dt: fc.oneof({ weight: 20, arbitrary: eighths(3) }, { weight: 1, arbitrary: eighths(150) }),
+  dt: fc.oneof(
+    { weight: 10, arbitrary: eighths(3) },
+    { weight: 10, arbitrary: fc.integer({ min: 0, max: 2 }).map((x) => x / 8) }, // dense traffic
+    { weight: 1, arbitrary: eighths(150) },
+  ),
   /** How far this event lies behind the stream clock (out of order, maybe late). */
   back: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: eighths(40) }),
   /** Rare jump ahead of the stream clock without moving it (ring capacity). */
@@ -273,6 +277,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     spec: specArb,
     partitions: fc.integer({ min: 1, max: 3 }),
     silentPartition: fc.boolean(),
+    /** KernelOptions.externalWatermark: only the advance steps (and the flush) move W. */
+    externalWatermark: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     /** Per point index: not registered (undefined) or registered with that allowed speed (or none). */
     points: fc.array(fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 4, arbitrary: allowedArb }), {
       minLength: CAPACITY,
@@ -368,7 +374,13 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     });
     const spec = g.spec;
     return {
-      options: { spec, pointCapacity: CAPACITY, partitions: g.partitions, startWallClockS },
+      options: {
+        spec,
+        pointCapacity: CAPACITY,
+        partitions: g.partitions,
+        startWallClockS,
+        externalWatermark: g.externalWatermark,
+      },
       points,
       steps,
       flushTo: maxT + spec.longS + spec.advanceS,
@@ -385,6 +397,63 @@ const buffersArb: fc.Arbitrary<WasmBuffers> = fc.record({
 });
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * What any correct kernel's output satisfies, from the contract alone: window ends ascend one advance
+ * apart, each with one row per registered point in ascending order; and (the flush covers every
+ * window) with an event-driven watermark each accepted event is counted in exactly shortPanes short
+ * and longPanes long windows — its pane is open, so none of its windows was emitted yet.
+ */
+function expectOutputInvariants(s: Scenario, t: Trace): void {
+  const { advanceS, shortS, longS, shortPanes, longPanes } = s.options.spec;
+  for (let i = 1; i < t.finalEnds.length; i++) expect(t.finalEnds[i] - t.finalEnds[i - 1]).toBe(advanceS);
+  const ends = [...new Set(t.rows.map((r) => r.windowEnd))];
+  if (s.points.length > 0) expect(ends).toEqual(t.finalEnds);
+  const events = s.steps.reduce((n, step) => n + (step.kind === 'ingest' ? step.events.length : 0), 0);
+  const accepted = events - t.rejections.length;
+  let shortSum = 0;
+  let longSum = 0;
+  t.rows.forEach((r, i) => {
+    const prev = t.rows[i - 1];
+    if (prev && !(prev.windowEnd < r.windowEnd || (prev.windowEnd === r.windowEnd && prev.point < r.point))) {
+      expect.fail(`row ${i} (end ${r.windowEnd}, point ${r.point}) out of order`);
+    }
+    shortSum += r.short.count!;
+    longSum += r.long.count!;
+    const bad =
+      r.short.flowVph !== (r.short.count! * 3600) / shortS ||
+      r.long.flowVph !== (r.long.count! * 3600) / longS ||
+      (r.short.meanSpeedKmh === null) !== (r.short.count === 0) ||
+      (r.long.meanSpeedKmh === null) !== (r.long.count === 0) ||
+      r.long.count! < r.short.count!;
+    if (bad) expect.fail(`row ${i}: ${JSON.stringify(r)}`);
+  });
+  if (s.options.externalWatermark) {
+    // An event for a closed pane that a window to come still needs is accepted: it misses the
+    // windows already emitted.
+    expect(shortSum).toBeLessThanOrEqual(shortPanes * accepted);
+    expect(longSum).toBeLessThanOrEqual(longPanes * accepted);
+  } else {
+    expect(shortSum).toBe(shortPanes * accepted);
+    expect(longSum).toBe(longPanes * accepted);
+  }
+}
+
+describe('output invariants (from the contract alone)', () => {
+  it(
+    'hold for the reference and the WASM kernel',
+    () => {
+      fc.assert(
+        fc.property(scenarioArb, buffersArb, (s, buffers) => {
+          expectOutputInvariants(s, run(makeReference, s, []));
+          expectOutputInvariants(s, run(wasmWith(buffers), s, []));
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+});
 
 describe('reference kernel across batch cuts', () => {
   it(
@@ -411,7 +480,7 @@ describe('reference kernel across batch cuts', () => {
       fc.property(scenarioArb, (s) => {
         const t = run(makeReference, s, []);
         for (const r of t.rejections) seen.add(r.reason);
-        if (t.rows.some((r) => r.long.count > 0)) rowsWithTraffic++;
+        if (t.rows.some((r) => (r.long.count ?? 0) > 0)) rowsWithTraffic++;
         scenarios++;
       }),
       { numRuns: 100, seed: 42 },
@@ -594,6 +663,37 @@ describe('WASM kernel vs reference', () => {
     expect(ref.watermarks.slice(0, 3)).toEqual([990, 990, 1090]);
     expect(ref.rows.find((r) => r.windowEnd === 1080)!.short.count).toBe(1);
     expectSameAsReference(run(makeWasm, s, [1]), ref);
+  });
+
+  it('externalWatermark on a hand-made stream: refused before the start, LATE only for panes no window needs', () => {
+    const s: Scenario = {
+      options: { ...OPTIONS, externalWatermark: true },
+      points: [
+        [0, 50],
+        [1, null],
+      ],
+      steps: [
+        { kind: 'ingest', nowS: 1000, events: [ev(1000), ev(1000, { point: 1, partition: 1 })] },
+        { kind: 'tick', nowS: 5000 },
+        { kind: 'advance', watermarkS: 1005 }, // first end 1020, ring = panes 14..18 = [840, 1140)
+        { kind: 'ingest', nowS: 1000, events: [ev(839.5), ev(840), ev(1000), ev(1140), ev(1139, { partition: 1 })] },
+        { kind: 'advance', watermarkS: 1140 },
+        { kind: 'ingest', nowS: 1000, events: [ev(1019.5), ev(1020, { point: 1 })] },
+      ],
+      flushTo: 1440,
+    };
+    const ref = run(makeReference, s, []);
+    expect(ref.rejections).toEqual([
+      { index: 0, reason: Reason.BEYOND_RING },
+      { index: 1, reason: Reason.BEYOND_RING },
+      { index: 2, reason: Reason.LATE },
+      { index: 5, reason: Reason.BEYOND_RING },
+      { index: 7, reason: Reason.LATE },
+    ]);
+    expect(ref.watermarks).toEqual([-Infinity, -Infinity, 1005, 1005, 1140, 1140, 1440]);
+    expectSameAsReference(run(makeWasm, s, []), ref);
+    const small = wasmWith({ batchCapacity: 1, rowCapacity: 4, finalEndCapacity: 1 });
+    expectSameAsReference(run(small, s, [2]), run(makeReference, s, [2]));
   });
 
   it('advanceWatermark before the first accepted event: the watermark stays -Infinity (kernel.ts)', () => {

@@ -576,36 +576,48 @@ describe('partition watermarks', () => {
 });
 
 describe('externalWatermark: only advanceWatermark moves time', () => {
-  it('events and ticks never move W; nothing is late before the first advanceWatermark', () => {
+  it('events before the first advanceWatermark are BEYOND_RING; events and ticks never move W', () => {
     const k = kernel({ externalWatermark: true, partitions: 2 });
-    const out = ingest(k, [ev(1000), ev(1100, { partition: 1 }), ev(500)], 1000);
-    expect(out).toEqual({ rejections: [], rows: [], finalEnds: [] });
+    const out = ingest(k, [ev(1000), ev(1100, { partition: 1 }), ev(1000, { lane: 0 })], 1000);
+    expect(out).toEqual({
+      rejections: [
+        { index: 0, reason: Reason.BEYOND_RING },
+        { index: 1, reason: Reason.BEYOND_RING },
+        { index: 2, reason: Reason.LANE_OUT_OF_RANGE }, // field checks come first
+      ],
+      rows: [],
+      finalEnds: [],
+    });
     expect(k.watermark).toBe(-Infinity);
     expect(k.tick(5000)).toEqual({ rejections: [], rows: [], finalEnds: [] });
     expect(k.watermark).toBe(-Infinity);
   });
 
-  it('the first advanceWatermark(W) starts the stream at the end of the pane holding W', () => {
+  it('the first advanceWatermark(W) starts at the end of the pane holding W; LATE only for panes no window needs', () => {
     const k = kernel({ externalWatermark: true });
-    ingest(k, [ev(1000), ev(1100)], 1000);
-    expect(k.advanceWatermark(1005).finalEnds).toEqual([]); // pane [960, 1020): first end 1020
+    expect(k.advanceWatermark(1005)).toEqual({ rejections: [], rows: [], finalEnds: [] });
     expect(k.watermark).toBe(1005);
-    // pane [900, 960) is closed; the ring is panes 14..18 = [840, 1140)
-    expect(ingest(k, [ev(959), ev(1000), ev(1140), ev(1139)], 1000).rejections).toEqual([
+    // first end 1020 needs panes from (1020 − 180)/60 = 14 on; the ring is panes 14..18 = [840, 1140)
+    expect(ingest(k, [ev(839.5), ev(840), ev(1000), ev(1140), ev(1139)], 1000).rejections).toEqual([
       { index: 0, reason: Reason.LATE },
-      { index: 2, reason: Reason.BEYOND_RING },
+      { index: 3, reason: Reason.BEYOND_RING },
     ]);
-    expect(k.watermark).toBe(1005); // events (and ticks) still do not move it
+    expect(k.watermark).toBe(1005); // events do not move it, nor do ticks
     k.tick(2000);
     expect(k.watermark).toBe(1005);
-    const out = k.advanceWatermark(1140);
-    expect(out.finalEnds).toEqual([1020, 1080, 1140]);
-    expect(row(out, 0, 1020).short.count).toBe(2); // 1000 before the start and 1000 after
-    expect(row(out, 0, 1080).short.count).toBe(0);
-    expect(row(out, 0, 1140).short.count).toBe(2); // 1100, 1139
-    expect(row(out, 0, 1140).long.count).toBe(4); // [960, 1140)
+    const a = k.advanceWatermark(1140);
+    expect(a.finalEnds).toEqual([1020, 1080, 1140]);
+    expect([row(a, 0, 1020).short.count, row(a, 0, 1020).long.count]).toEqual([1, 2]); // 1000; 840, 1000
+    expect([row(a, 0, 1080).short.count, row(a, 0, 1080).long.count]).toEqual([0, 1]); // [900, 1080): 1000
+    expect([row(a, 0, 1140).short.count, row(a, 0, 1140).long.count]).toEqual([1, 2]); // 1139; 1000, 1139
+    // next end 1200 needs panes from 17 = [1020, 1080) on: closed (W 1140) but still needed
+    expect(ingest(k, [ev(1019.5), ev(1020)], 1000).rejections).toEqual([{ index: 0, reason: Reason.LATE }]);
     expect(k.advanceWatermark(1100).finalEnds).toEqual([]); // never backwards
     expect(k.watermark).toBe(1140);
+    const b = k.advanceWatermark(1260);
+    expect(row(b, 0, 1200).long.count).toBe(2); // [1020, 1200): 1020, 1139
+    expect(row(b, 0, 1200).short.count).toBe(0);
+    expect(row(b, 0, 1260).long.count).toBe(1); // [1080, 1260): 1139
   });
 });
 

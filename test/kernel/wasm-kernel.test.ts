@@ -125,6 +125,7 @@ describe('init capacity', () => {
     expect(() => new WasmKernel({ ...OPTIONS, rowCapacity: 3 })).toThrow(/rowCapacity is smaller than pointCapacity/);
     expect(() => new WasmKernel({ ...OPTIONS, pointCapacity: 0 })).toThrow(KernelError);
     expect(() => new WasmKernel({ ...OPTIONS, batchCapacity: 1.5 })).toThrow(KernelError);
+    expect(() => new WasmKernel({ ...OPTIONS, batchCapacity: (1 << 20) + 1 })).toThrow(/batchCapacity must be an integer in 1\.\.1048576/);
   });
 
   it('reports the memory it laid out', () => {
@@ -312,8 +313,10 @@ describe('windows and statistics', () => {
         },
       };
       k.ingestColumns(columns(events), 9000, sink);
+      const endsDuringIngest = k.lastCall.finalEnds;
+      expect(k.lastCall.rows).toBe(3 * endsDuringIngest);
       k.advanceWatermarkInto(9000, sink);
-      return { rows, ends, slices };
+      return { rows, ends, slices, endsDuringIngest, lastCall: { ...k.lastCall } };
     };
     const big = run(1 << 16, 1 << 12, 1 << 16);
     const small = run(4, 1, 333);
@@ -322,6 +325,29 @@ describe('windows and statistics', () => {
     expect(small.slices).toBeGreaterThanOrEqual(134);
     expect(small.ends).toEqual(big.ends);
     expect(small.rows.map(String)).toEqual(big.rows.map(String)); // NaN-safe, exact
+    expect(small.lastCall).toEqual({ rows: 3 * (134 - small.endsDuringIngest), rejections: 0, finalEnds: 134 - small.endsDuringIngest });
+  });
+
+  it('ingestInput reads events written straight into the input views', () => {
+    const events = [ev(1000), ev(1001, { point: 1, lane: 2 }), ev(1002, { lane: 0 }), ev(1100, { speed: 99 })];
+    const k = kernel();
+    const cols = columns(events);
+    EVENT_F64_COLUMNS.forEach((name, c) => k.inputF64[c].set(cols[name]));
+    EVENT_I32_COLUMNS.forEach((name, c) => k.inputI32[c].set(cols[name]));
+    const rows: number[] = [];
+    let rejections = 0;
+    k.ingestInput(events.length, 1100, {
+      onOutput(s) {
+        rejections += s.rejectionCount;
+        for (let i = 0; i < s.rowCount * ROW_F64; i++) rows.push(s.rows[i]);
+      },
+    });
+    const expected = kernel().ingest(cols, 1100);
+    expect(rejections).toBe(1);
+    expect(expected.rows).toHaveLength(4);
+    expect(rows.length).toBe(expected.rows.length * ROW_F64);
+    expect(rows[ROW_F64 + 1]).toBe(expected.rows[1].windowEnd);
+    expect(() => k.ingestInput(k.batchCapacity + 1, 1100, { onOutput() {} })).toThrow(KernelError);
   });
 
   it('the same stream cut into random batches gives identical output', () => {
@@ -354,6 +380,46 @@ describe('windows and statistics', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('externalWatermark', () => {
+  const row = (out: KernelOutput, point: number, end: number) => out.rows.find((r) => r.point === point && r.windowEnd === end)!;
+
+  it('refuses events before the first advanceWatermark, which starts at the end of the pane holding it', () => {
+    const k = kernel({ externalWatermark: true });
+    expect(reasons(k.ingest(columns([ev(1000), ev(1100, { partition: 1 })]), 1000))).toEqual([
+      [0, Reason.BEYOND_RING],
+      [1, Reason.BEYOND_RING],
+    ]);
+    expect(k.tick(5000).finalEnds).toEqual([]);
+    expect(k.watermark).toBe(-Infinity);
+    expect(k.advanceWatermark(1005).finalEnds).toEqual([]); // pane [960, 1020): first end 1020
+    expect(k.watermark).toBe(1005);
+    // the ring is panes 14..18 = [840, 1140): 839.5 no window needs, 1140 is beyond it
+    expect(reasons(k.ingest(columns([ev(839.5), ev(840), ev(1000), ev(1140), ev(1139)]), 1000))).toEqual([
+      [0, Reason.LATE],
+      [3, Reason.BEYOND_RING],
+    ]);
+    k.tick(2000);
+    expect(k.watermark).toBe(1005); // events and ticks never move it
+    const out = k.advanceWatermark(1140);
+    expect(out.finalEnds).toEqual([1020, 1080, 1140]);
+    expect(row(out, 0, 1020).short.count).toBe(1);
+    expect(row(out, 0, 1020).long.count).toBe(2); // [840, 1020): 840 and 1000
+    expect(row(out, 0, 1140).short.count).toBe(1);
+    expect(k.advanceWatermark(1100).finalEnds).toEqual([]);
+    expect(k.watermark).toBe(1140);
+  });
+
+  it('takes an event for a closed pane while a window to come still needs it', () => {
+    const k = kernel({ externalWatermark: true });
+    k.advanceWatermark(1005);
+    k.advanceWatermark(1140); // ends 1020..1140 emitted; next end 1200 needs panes from [1020, ...)
+    expect(reasons(k.ingest(columns([ev(1019.5), ev(1020), ev(1100)]), 1200))).toEqual([[0, Reason.LATE]]);
+    const out = k.advanceWatermark(1200);
+    expect(row(out, 0, 1200).long.count).toBe(2);
+    expect(row(out, 0, 1200).short.count).toBe(0);
   });
 });
 
