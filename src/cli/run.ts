@@ -59,12 +59,14 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = Object.freeze({
   '--timeZone': '--time-zone',
 });
 
-/** Re-labels a ConfigError of a library layer with the flag the user typed. */
+/** Re-labels a ConfigError of a library layer with the flags the user typed (in its text too). */
 function withFlagNames(error: unknown): unknown {
   if (!(error instanceof ConfigError)) return error;
   const flagName = FLAG_OF_FIELD[error.field];
   if (flagName === undefined) return error;
-  return new ConfigError(flagName, error.message.slice(error.field.length + 1), { cause: error });
+  let text = error.message.slice(error.field.length + 1);
+  for (const [field, flag] of Object.entries(FLAG_OF_FIELD)) text = text.split(field).join(flag);
+  return new ConfigError(flagName, text, { cause: error });
 }
 
 /** One human line per record, for --print and the demo. */
