@@ -79,7 +79,9 @@ async function runService(task: ChildTask): Promise<ChildResult> {
     let moved = performance.now();
     let seen = '';
     const stats = service.stats;
-    while (stats.lastEnd !== task.expected.lastEnd) {
+    // Both: the last window end (the output is complete) and every record routed (all input read;
+    // records beyond the last end's needs may arrive after it).
+    while (stats.lastEnd !== task.expected.lastEnd || stats.carRecords < task.expected.records) {
       if (failure !== undefined) throw failure;
       if (Number.isNaN(firstRecordMs) && stats.carRecords > 0) firstRecordMs = performance.now() - t0;
       const now = `${stats.carRecords}/${stats.rowsOut}/${stats.lastEnd}`;

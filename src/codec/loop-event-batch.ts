@@ -5,7 +5,9 @@
 
 import * as flatbuffers from 'flatbuffers';
 import { ErrorCodes, SaferoadsError } from '../errors.js';
-import type { EventColumns } from '../kernel/kernel.js';
+import { allocateEventColumns, type EventColumns } from '../kernel/kernel.js';
+
+export { allocateEventColumns };
 
 export const LOOP_EVENT_BATCH_IDENTIFIER = 'SRLE';
 export const LOOP_EVENT_BYTES = 72;
@@ -272,24 +274,6 @@ export function verifyLoopEventBatch(bytes: Uint8Array): LoopEventBatchLayout {
     pointIdSpans,
     eventsAt: events >= 0 ? events + 4 : 0,
     eventCount: events >= 0 ? view.getUint32(events, true) : 0,
-  };
-}
-
-/** Empty event columns with room for `capacity` events. */
-export function allocateEventColumns(capacity: number): EventColumns {
-  return {
-    count: 0,
-    tIn1: new Float64Array(capacity),
-    tOut1: new Float64Array(capacity),
-    tIn2: new Float64Array(capacity),
-    tOut2: new Float64Array(capacity),
-    speed: new Float64Array(capacity),
-    gapM: new Float64Array(capacity),
-    gapS: new Float64Array(capacity),
-    length: new Float64Array(capacity),
-    point: new Int32Array(capacity),
-    lane: new Int32Array(capacity),
-    partition: new Int32Array(capacity),
   };
 }
 

@@ -15,7 +15,7 @@
  * int32 column: a non-finite lane is not an integer (WRONG_TYPE); an integer lane outside the int32
  * range is stored as 0, which the kernel refuses as LANE_OUT_OF_RANGE.
  */
-import type { EventColumns } from '../kernel/kernel.js';
+import { allocateEventColumns, type EventColumns } from '../kernel/kernel.js';
 
 /** Accepted: the event is the next row of the batch. */
 export const DECODE_OK = 0;
@@ -82,20 +82,7 @@ export class EventColumnsBuilder {
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`EventColumnsBuilder capacity must be a positive integer (got ${capacity})`);
     this.capacity = capacity;
-    this.columns = {
-      count: 0,
-      tIn1: new Float64Array(capacity),
-      tOut1: new Float64Array(capacity),
-      tIn2: new Float64Array(capacity),
-      tOut2: new Float64Array(capacity),
-      speed: new Float64Array(capacity),
-      gapM: new Float64Array(capacity),
-      gapS: new Float64Array(capacity),
-      length: new Float64Array(capacity),
-      point: new Int32Array(capacity),
-      lane: new Int32Array(capacity),
-      partition: new Int32Array(capacity),
-    };
+    this.columns = allocateEventColumns(capacity);
   }
 
   get count(): number {

@@ -25,6 +25,24 @@ export interface EventColumns {
   partition: Int32Array;
 }
 
+/** Empty event columns with room for `capacity` events. */
+export function allocateEventColumns(capacity: number): EventColumns {
+  return {
+    count: 0,
+    tIn1: new Float64Array(capacity),
+    tOut1: new Float64Array(capacity),
+    tIn2: new Float64Array(capacity),
+    tOut2: new Float64Array(capacity),
+    speed: new Float64Array(capacity),
+    gapM: new Float64Array(capacity),
+    gapS: new Float64Array(capacity),
+    length: new Float64Array(capacity),
+    point: new Int32Array(capacity),
+    lane: new Int32Array(capacity),
+    partition: new Int32Array(capacity),
+  };
+}
+
 export interface KernelOptions {
   spec: WindowSpec;
   /** Most points this kernel will hold (dense indexes 0..pointCapacity-1). */

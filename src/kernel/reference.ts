@@ -1,8 +1,5 @@
 import {
   LONG_VEHICLE_M,
-  MAX_LANES,
-  MAX_LENGTH_M,
-  MAX_SPEED_KMH,
   PANE_COUNTER_MAX,
   Reason,
   SPEED_BIN_KMH,
@@ -13,6 +10,7 @@ import {
   type WindowStats,
 } from './contract.js';
 import { KernelError } from '../errors.js';
+import { checkEventFields } from './event-checks.js';
 import type { EventColumns, KernelOptions, KernelOutput, WindowKernel } from './kernel.js';
 import type { WindowSpec } from './window-spec.js';
 
@@ -320,23 +318,10 @@ export class ReferenceKernel implements WindowKernel {
   }
 
   private check(ev: EventColumns, i: number, nowS: number): ReasonCode {
-    const tIn1 = ev.tIn1[i];
-    const tOut1 = ev.tOut1[i];
-    const tIn2 = ev.tIn2[i];
+    const fields = checkEventFields(ev, i, (p) => this.allowed.has(p));
+    if (fields !== Reason.OK) return fields;
     const t = ev.tOut2[i];
-    const speed = ev.speed[i];
-    const gapM = ev.gapM[i];
-    const gapS = ev.gapS[i];
-    const length = ev.length[i];
     const point = ev.point[i];
-    const lane = ev.lane[i];
-    if (![tIn1, tOut1, tIn2, t, speed, gapM, gapS, length].every(Number.isFinite)) return Reason.NOT_FINITE;
-    if (!this.allowed.has(point)) return Reason.UNKNOWN_POINT;
-    if (lane < 1 || lane > MAX_LANES) return Reason.LANE_OUT_OF_RANGE;
-    if (speed < 0 || speed > MAX_SPEED_KMH) return Reason.SPEED_OUT_OF_RANGE;
-    if (gapM < 0 || gapS < 0) return Reason.NEGATIVE_GAP;
-    if (length < 0 || length > MAX_LENGTH_M) return Reason.LENGTH_OUT_OF_RANGE;
-    if (tIn1 < 0 || tOut1 < 0 || tIn2 < 0 || t < 0 || tOut1 < tIn1) return Reason.BAD_TIMESTAMPS;
     if (t > nowS + this.spec.maxSkewS) return Reason.TOO_FAR_AHEAD;
     const pane = this.paneIndex(t);
     if (this.started) {

@@ -1,10 +1,5 @@
-import {
-  MAX_LANES,
-  MAX_LENGTH_M,
-  MAX_SPEED_KMH,
-  Reason,
-  type ReasonCode,
-} from '../kernel/contract.js';
+import { Reason, type ReasonCode } from '../kernel/contract.js';
+import { checkEventFields } from '../kernel/event-checks.js';
 import type { EventColumns } from '../kernel/kernel.js';
 import type { WindowSpec } from '../kernel/window-spec.js';
 
@@ -105,44 +100,12 @@ export class Admission {
     return this.nextEndS;
   }
 
-  /** Field checks in the contract's order; OK when the event is well-formed. */
-  checkFields(c: EventColumns, i: number): ReasonCode {
-    const tIn1 = c.tIn1[i];
-    const tOut1 = c.tOut1[i];
-    const tIn2 = c.tIn2[i];
-    const t = c.tOut2[i];
-    const speed = c.speed[i];
-    const gapM = c.gapM[i];
-    const gapS = c.gapS[i];
-    const length = c.length[i];
-    if (
-      !Number.isFinite(tIn1) ||
-      !Number.isFinite(tOut1) ||
-      !Number.isFinite(tIn2) ||
-      !Number.isFinite(t) ||
-      !Number.isFinite(speed) ||
-      !Number.isFinite(gapM) ||
-      !Number.isFinite(gapS) ||
-      !Number.isFinite(length)
-    ) {
-      return Reason.NOT_FINITE;
-    }
-    if (!this.pointKnown(c.point[i])) return Reason.UNKNOWN_POINT;
-    const lane = c.lane[i];
-    if (lane < 1 || lane > MAX_LANES) return Reason.LANE_OUT_OF_RANGE;
-    if (speed < 0 || speed > MAX_SPEED_KMH) return Reason.SPEED_OUT_OF_RANGE;
-    if (gapM < 0 || gapS < 0) return Reason.NEGATIVE_GAP;
-    if (length < 0 || length > MAX_LENGTH_M) return Reason.LENGTH_OUT_OF_RANGE;
-    if (tIn1 < 0 || tOut1 < 0 || tIn2 < 0 || t < 0 || tOut1 < tIn1) return Reason.BAD_TIMESTAMPS;
-    return Reason.OK;
-  }
-
   /**
    * Every check that refuses an event for good (contract order up to LATE). OK means the event is
    * valid and not late; whether the shards' rings can take it yet is `fits`.
    */
   check(c: EventColumns, i: number, nowS: number): ReasonCode {
-    const fields = this.checkFields(c, i);
+    const fields = checkEventFields(c, i, this.pointKnown);
     if (fields !== Reason.OK) return fields;
     const t = c.tOut2[i];
     if (t > nowS + this.spec.maxSkewS) return Reason.TOO_FAR_AHEAD;

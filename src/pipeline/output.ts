@@ -8,7 +8,7 @@ import type { RoadPointTable } from '../road/points.js';
 import { OUT_ROW_F64, OUT_ROW_WEATHER } from './shard-protocol.js';
 
 /** Kernel stat name → the published (snake_case) name: the output contract, spelled out. */
-const PUBLISHED_NAMES: Readonly<Record<WindowStatField, keyof PublishedWindowStats>> = Object.freeze({
+export const PUBLISHED_NAMES: Readonly<Record<WindowStatField, keyof PublishedWindowStats>> = Object.freeze({
   count: 'count',
   flowVph: 'flow_vph',
   meanSpeedKmh: 'mean_speed_kmh',

@@ -15,6 +15,7 @@ import { type IncomingRecord, KafkaClient, type OutgoingRecord } from '../../src
 import { WINDOW_STAT_FIELDS, type WindowStats } from '../../src/kernel/contract.js';
 import { computeWindowStats, type StatEvent } from '../../src/kernel/reference.js';
 import type { PublishedWindowStats, RiskRecord, WeatherReading } from '../../src/join/types.js';
+import { PUBLISHED_NAMES } from '../../src/pipeline/output.js';
 import { SaferoadsService } from '../../src/service/service.js';
 import type { ServiceOptions } from '../../src/service/options.js';
 import { brokers, uniqueTopic } from '../kafka/helpers.js';
@@ -189,25 +190,6 @@ export function byKey(rows: readonly RiskRecord[]): Map<string, RiskRecord> {
   return map;
 }
 
-const PUBLISHED: Record<(typeof WINDOW_STAT_FIELDS)[number], keyof PublishedWindowStats> = {
-  count: 'count',
-  flowVph: 'flow_vph',
-  meanSpeedKmh: 'mean_speed_kmh',
-  speedStdKmh: 'speed_std_kmh',
-  v85Kmh: 'v85_kmh',
-  meanGapM: 'mean_gap_m',
-  minGapM: 'min_gap_m',
-  meanGapS: 'mean_gap_s',
-  minGapS: 'min_gap_s',
-  headwayLt1sShare: 'headway_lt_1s_share',
-  headwayLt2sShare: 'headway_lt_2s_share',
-  meanLengthM: 'mean_length_m',
-  longVehicleShare: 'long_vehicle_share',
-  occupancy: 'occupancy',
-  overLimitShare: 'over_limit_share',
-  laneSpeedSpreadKmh: 'lane_speed_spread_kmh',
-};
-
 /**
  * Tolerance: the kernel sums per pane and then over panes, the reference over raw events, so sums
  * differ in the last bits: relative 1e-9 (absolute 1e-9 near 0); the standard deviation comes from
@@ -215,7 +197,7 @@ const PUBLISHED: Record<(typeof WINDOW_STAT_FIELDS)[number], keyof PublishedWind
  */
 export function expectStatsClose(got: PublishedWindowStats, want: WindowStats, where: string): void {
   for (const f of WINDOW_STAT_FIELDS) {
-    const g = got[PUBLISHED[f]] as number | null;
+    const g = got[PUBLISHED_NAMES[f]] as number | null;
     const w = want[f];
     if (w === null || g === null) {
       expect(g, `${where} ${f}`).toBe(w);

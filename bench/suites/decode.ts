@@ -1,0 +1,101 @@
+/**
+ * Suite "decode": per-record decoding on one core — seed JSON (one Buffer per event, as Kafka
+ * delivers it) vs FlatBuffers LoopEventBatch (TS decoder and the WASM in-memory decoder) — in
+ * events/s, and heap bytes allocated per event (decode-alloc.ts, a child process per decoder).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fmt, fmtRate, fmtSummary, summarize, type Summary } from '../lib/stats.js';
+import type { Table } from '../lib/table.js';
+import { type Decoder, DECODER_LABELS, DECODERS, makeDecodeInput, makeDecodeLoop } from './decode-loops.js';
+
+const ALLOC_CHILD = fileURLToPath(new URL('./decode-alloc.js', import.meta.url));
+export const ALLOC_FLAGS = ['--expose-gc', '--min-semi-space-size=512', '--max-semi-space-size=512'];
+
+export interface DecodeSettings {
+  events: number;
+  points: number;
+  runs: number;
+  /** Events of the allocation measurement (its heap growth must fit the 512 MB semi-space). */
+  allocEvents: number;
+}
+
+export interface DecodeFigure {
+  decoder: Decoder;
+  label: string;
+  messages: number;
+  eventsPerS: Summary;
+  /** Heap bytes per event (approximation, see decode-alloc.ts). */
+  bytesPerEvent: number;
+  gcDuringAllocLoop: number;
+}
+
+export interface DecodeResult {
+  settings: DecodeSettings;
+  events: number;
+  figures: DecodeFigure[];
+}
+
+function allocation(decoder: Decoder, s: DecodeSettings): Promise<{ bytesPerEvent: number; gcDuringLoop: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...ALLOC_FLAGS, ALLOC_CHILD, decoder, String(s.allocEvents), String(s.points)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) reject(new Error(`allocation measurement of ${decoder} failed (exit ${code}): ${err.trim()}`));
+      else resolve(JSON.parse(line.slice(7)) as { bytesPerEvent: number; gcDuringLoop: number });
+    });
+  });
+}
+
+export async function runDecodeSuite(s: DecodeSettings, log: (line: string) => void): Promise<DecodeResult> {
+  const input = await makeDecodeInput(s.events, s.points);
+  const loops = DECODERS.map((d) => ({ decoder: d, loop: makeDecodeLoop(d, input) }));
+  for (const { loop } of loops) for (let i = 0; i < 2; i++) loop(); // warm-up
+  const samples = new Map<Decoder, number[]>();
+  for (let run = 0; run < s.runs; run++) {
+    for (const { decoder, loop } of loops) {
+      const began = performance.now();
+      const n = loop();
+      const seconds = (performance.now() - began) / 1000;
+      if (n !== input.events) throw new Error(`decode ${decoder}: ${n} events, expected ${input.events}`);
+      samples.set(decoder, [...(samples.get(decoder) ?? []), n / seconds]);
+    }
+  }
+  const figures: DecodeFigure[] = [];
+  for (const { decoder } of loops) {
+    const alloc = await allocation(decoder, s);
+    const messages = decoder === 'json' ? input.json.length : decoder.endsWith('large') ? input.fbLarge.length : input.fb.length;
+    const eventsPerS = summarize(samples.get(decoder)!);
+    log(`  decode: ${decoder}: ${fmtRate(eventsPerS.median)} events/s, ~${alloc.bytesPerEvent.toFixed(0)} heap bytes/event`);
+    figures.push({ decoder, label: DECODER_LABELS[decoder], messages, eventsPerS, bytesPerEvent: alloc.bytesPerEvent, gcDuringAllocLoop: alloc.gcDuringLoop });
+  }
+  return { settings: s, events: input.events, figures };
+}
+
+export function decodeTable(r: DecodeResult): Table {
+  const fb = r.figures.find((f) => f.decoder === 'fb-ts');
+  return {
+    title: 'decode: one core, per record as Kafka delivers it',
+    header: ['decoder', 'messages', 'events/s median (min–max)', '~heap bytes/event', 'runs'],
+    rows: r.figures.map((f) => [
+      f.label,
+      fmt(f.messages),
+      fmtSummary(f.eventsPerS),
+      `${f.gcDuringAllocLoop > 0 ? '>= ' : ''}${f.bytesPerEvent.toFixed(0)}`,
+      String(f.eventsPerS.n),
+    ]),
+    notes: [
+      `${fmt(r.events)} events over ${fmt(r.settings.points)} points${fb ? ` (${(r.events / fb.messages).toFixed(1)} events per one-point FlatBuffers message)` : ''}.`,
+      `Heap bytes/event is an APPROXIMATION: heapUsed growth over one pass of ${fmt(r.settings.allocEvents)} events in a child process with ` +
+        `${ALLOC_FLAGS.join(' ')} (no scavenge during the loop), after gc(); off-heap memory is not counted.`,
+      'The WASM decoder fills the kernel\'s input columns in WASM memory; the TS decoders allocate fresh columns per message (as the router does).',
+    ],
+  };
+}
