@@ -118,14 +118,16 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers] } });
     log(`saferoads run: consuming ${o.carTopic} + ${o.weatherTopic} → ${o.outputTopic} with ${o.shards} shard(s); Ctrl-C stops`);
     const running = service;
-    await new Promise<void>((resolve) => {
+    const signalled = new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    log('saferoads run: stopping (finishing the batch in hand, committing)…');
+    const failure = await Promise.race([signalled.then(() => undefined), running.failed.catch((error: unknown) => error)]);
+    log(failure === undefined ? 'saferoads run: stopping (finishing the batch in hand, committing)…' : 'saferoads run: stopping after a failure');
     await running.stop();
     const s = running.stats;
     log(`saferoads run: stopped; ${s.carRecords} car records, ${s.rowsOut} risk records, ${s.deadLetters} dead letters`);
+    if (failure !== undefined) throw failure;
     return 0;
   } finally {
     await service?.stop().catch(() => undefined);

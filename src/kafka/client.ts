@@ -59,6 +59,8 @@ export interface ConsumeOptions {
   onBatch: (records: IncomingRecord[], batch: { topic: string; partition: number; highWatermark: bigint }) => Promise<void>;
   /** Commit offsets automatically after each batch (default true). */
   autoCommit?: boolean;
+  /** Called after each group join with the partitions assigned to this member, per topic. */
+  onAssignment?: (assignment: Record<string, number[]>) => void;
   /** Called once run() has started (seek needs a running consumer). Internal to this adapter. */
   onStart?: (consumer: KjsConsumer) => void;
 }
@@ -241,7 +243,10 @@ export class KafkaClient {
     );
     let joined!: () => void;
     const ready = new Promise<void>((resolve) => (joined = resolve));
-    consumer.on(consumer.events.GROUP_JOIN, () => joined());
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      options.onAssignment?.(event.payload.memberAssignment);
+      joined();
+    });
     await wrap(
       'cannot start the consumer',
       consumer.run({

@@ -82,6 +82,14 @@ export class SaferoadsService {
   private chain: Promise<void> = Promise.resolve();
   private failure?: unknown;
   private stopped = false;
+  private fail!: (error: unknown) => void;
+  /**
+   * Rejects with the first error that stopped the service's progress (a produce that Kafka refused
+   * for good, a shard that crashed): the caller should stop it and exit non-zero.
+   */
+  readonly failed: Promise<never> = new Promise<never>((_, reject) => {
+    this.fail = reject;
+  });
 
   private constructor(
     readonly options: Readonly<ServiceOptions>,
@@ -95,7 +103,10 @@ export class SaferoadsService {
     private readonly router: Router,
     private readonly output: RiskRecordBuilder,
     private readonly partitions: number,
-  ) {}
+  ) {
+    // Nobody may be listening yet; the rejection is still delivered to later listeners.
+    this.failed.catch(() => undefined);
+  }
 
   /**
    * Validates the configuration (before connecting anywhere), connects, reads the weather topic up
@@ -161,8 +172,11 @@ export class SaferoadsService {
       try {
         await step();
       } catch (error) {
-        this.failure ??= error;
-        this.options.onError(error);
+        if (this.failure === undefined) {
+          this.failure = error;
+          this.options.onError(error);
+          this.fail(error);
+        }
         throw error;
       }
     });
@@ -244,6 +258,17 @@ export class SaferoadsService {
       fromBeginning: true,
       autoCommit: false,
       onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, true)),
+      onAssignment: (assignment) => {
+        const mine = assignment[this.options.carTopic] ?? [];
+        if (mine.length !== this.partitions) {
+          // Window state and point ownership follow all partitions of the topic: one instance per
+          // consumer group until rebalancing between instances is supported.
+          this.options.log(
+            `saferoads: WARNING: this instance got ${mine.length} of ${this.partitions} partitions of ${this.options.carTopic} ` +
+              `(group ${this.options.groupId}); run one instance per group — rows for the other partitions' points would be incomplete`,
+          );
+        }
+      },
     });
     this.ticker = setInterval(() => {
       void this.serial(async () => {
@@ -329,7 +354,14 @@ export class SaferoadsService {
         metadata: encodeRestartPoint({ end: lastEnd, rebuild: BigInt(this.offsets.rebuildOffset(p, firstPane)) }),
       });
     }
-    if (offsets.length > 0) await this.consumer.commit(offsets);
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commit(offsets);
+    } catch (error) {
+      // A refused commit (a rebalance in progress, a coordinator moving) loses nothing: the next
+      // commit carries the same or later positions, and until then a restart re-reads a bit more.
+      this.options.log(`saferoads: offset commit deferred: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** Resolves when everything handed to the service so far is processed, published and committed. */
