@@ -24,6 +24,13 @@
  *   overflow). A refused event changes no state at all: not a pane, not a watermark.
  * - The watermark is updated after each accepted event (and by tick/advanceWatermark; not at the
  *   start of a batch), so lateness does not depend on how the input was cut into batches.
+ *
+ * Known limit of the event-driven (internal) watermark: since BEYOND_RING is decided before the
+ * event's own time counts, a partition whose next event lies more than the ring beyond W (about two
+ * minutes of silence with the defaults) refuses it and every later one until `advanceWatermark`
+ * or idleness moves W. The service does not use this mode: its host decides time for all shards
+ * (`externalWatermark`, see src/pipeline/admission.ts), counts an event's time first, emits, and
+ * only then asks whether the ring can hold it — and parks the partition instead of refusing.
  */
 
 /** Why an event was refused. 0 means accepted. Stable numbers: they travel in dead-letter headers. */
