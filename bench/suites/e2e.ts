@@ -22,7 +22,8 @@ const CHILD = fileURLToPath(new URL('./broker-child.js', import.meta.url));
 
 export interface BrokerSettings {
   brokers: string[];
-  events: number;
+  /** Loop events per format (each format gets its own dataset, topics and weather). */
+  events: Record<Format, number>;
   points: number;
   formats: Format[];
   shardCounts: number[];
@@ -35,38 +36,38 @@ export interface BrokerSettings {
 
 export interface PreparedTopic {
   format: Format;
+  dataset: Dataset;
   topic: string;
+  weatherTopic: string;
   expected: Expected;
   produceSeconds: number;
   bytes: number;
 }
 
 export interface BrokerData {
-  dataset: Dataset;
-  weatherTopic: string;
   topics: PreparedTopic[];
 }
 
-/** Produces the dataset in both formats (streamed: never all of it in memory). */
+/** Produces each format's dataset to fresh topics (streamed: never all of it in memory). */
 export async function prepareBrokerData(s: BrokerSettings, log: (line: string) => void): Promise<BrokerData> {
-  const dataset = makeDataset({ events: s.events, points: s.points });
   const id = `saferoads-bench-${randomUUID().slice(0, 8)}`;
-  const weatherTopic = `${id}-weather`;
   const client = new KafkaClient({ brokers: s.brokers, clientId: 'saferoads-bench-producer' });
   try {
-    await client.ensureTopics([
-      { topic: weatherTopic, partitions: 1 },
-      ...s.formats.map((f) => ({ topic: `${id}-car-${f}`, partitions: PARTITIONS })),
-    ]);
+    await client.ensureTopics(
+      s.formats.flatMap((f) => [
+        { topic: `${id}-weather-${f}`, partitions: 1 },
+        { topic: `${id}-car-${f}`, partitions: PARTITIONS },
+      ]),
+    );
     const producer = await client.producer();
     try {
-      await producer.send(
-        weatherTopic,
-        dataset.weather.map((r) => ({ key: r.station, value: weatherJson(r) })),
-      );
       const topics: PreparedTopic[] = [];
       for (const format of s.formats) {
+        const dataset = makeDataset({ events: s.events[format], points: s.points });
         const topic = `${id}-car-${format}`;
+        const weatherTopic = `${id}-weather-${format}`;
+        const readings = dataset.weather.map((r) => ({ key: r.station, value: weatherJson(r) }));
+        for (let i = 0; i < readings.length; i += 2000) await producer.send(weatherTopic, readings.slice(i, i + 2000));
         const began = performance.now();
         const inFlight = new Set<Promise<void>>();
         let bytes = 0;
@@ -91,9 +92,9 @@ export async function prepareBrokerData(s: BrokerSettings, log: (line: string) =
           `  produced ${fmt(expected.events)} events as ${fmt(expected.records)} ${format} records (${(bytes / 2 ** 20).toFixed(0)} MiB) ` +
             `in ${produceSeconds.toFixed(1)} s`,
         );
-        topics.push({ format, topic, expected, produceSeconds, bytes });
+        topics.push({ format, dataset, topic, weatherTopic, expected, produceSeconds, bytes });
       }
-      return { dataset, weatherTopic, topics };
+      return { topics };
     } finally {
       await producer.close();
     }
@@ -121,13 +122,13 @@ function runChild(task: ChildTask, nodeArgs: string[]): Promise<ChildResult> {
   });
 }
 
-function task(s: BrokerSettings, d: BrokerData, t: PreparedTopic, mode: ChildTask['mode'], shards: number): ChildTask {
+function task(s: BrokerSettings, t: PreparedTopic, mode: ChildTask['mode'], shards: number): ChildTask {
   return {
     mode,
     brokers: s.brokers,
-    pointsPath: d.dataset.pointsPath,
+    pointsPath: t.dataset.pointsPath,
     carTopic: t.topic,
-    weatherTopic: d.weatherTopic,
+    weatherTopic: t.weatherTopic,
     runId: `saferoads-bench-${mode}-${randomUUID().slice(0, 8)}`,
     shards,
     graceS: GRACE_S,
@@ -193,7 +194,7 @@ export async function runBrokerSuites(
   for (let run = 0; run < runs; run++) {
     for (const t of data.topics) {
       if (which.ceiling && run < s.ceilingRuns) {
-        const r = await runChild(task(s, data, t, 'consume', 0), []);
+        const r = await runChild(task(s, t, 'consume', 0), []);
         ceilingSamples.set(t.format, [...(ceilingSamples.get(t.format) ?? []), r]);
         const rate = t.expected.events / ((r.doneMs - r.firstRecordMs) / 1000);
         log(`  ceiling: run ${run + 1}/${s.ceilingRuns} ${t.format}: ${fmtRate(rate)} events/s after the first record (${(r.doneMs / 1000).toFixed(1)} s)`);
@@ -204,7 +205,7 @@ export async function runBrokerSuites(
         const nodeArgs = s.profileDir
           ? ['--cpu-prof', `--cpu-prof-dir=${s.profileDir}`, `--cpu-prof-name=e2e-${t.format}-${shards}shards-run${run + 1}.cpuprofile`]
           : [];
-        const r = await runChild(task(s, data, t, 'service', shards), nodeArgs);
+        const r = await runChild(task(s, t, 'service', shards), nodeArgs);
         checkService(t, r, where);
         if (r.doneMs < 20_000) shortRuns++;
         const key = `${t.format}/${shards}`;

@@ -4,6 +4,8 @@
  * times; each call's figure is tinybench's median over its iterations, and the table shows the
  * median, min and max of those calls.
  */
+import { WasmKernel } from '../../src/kernel/wasm-kernel.js';
+import { windowSpec } from '../../src/kernel/window-spec.js';
 import { runKernelBench, type KernelBenchResult } from '../kernel.bench.js';
 import { fmt, fmtRate, fmtSummary, summarize, type Summary } from '../lib/stats.js';
 import type { Table } from '../lib/table.js';
@@ -33,6 +35,8 @@ export interface KernelResult {
   wasmNsPerRow: Summary;
   referenceNsPerRow?: Summary;
   emittedRows: number;
+  /** WasmKernel.bytesPerPoint of the bench's windows. */
+  bytesPerPoint: number;
   /** Best WASM pane updates/s (the 50 M target): median of the fastest 10 000-point variant. */
   wasmPaneUpdatesPerS: number;
 }
@@ -69,6 +73,7 @@ export async function runKernelSuite(s: KernelSettings, log: (line: string) => v
     wasmNsPerRow: summarize(results.map((r) => r.wasmNsPerRow)),
     referenceNsPerRow: refs.length > 0 ? summarize(refs) : undefined,
     emittedRows: first.emittedRows,
+    bytesPerPoint: new WasmKernel({ spec: windowSpec(), pointCapacity: 1, partitions: 4, startWallClockS: 0 }).bytesPerPoint,
     wasmPaneUpdatesPerS: Math.max(...main.map((f) => f.eventsPerS.median)),
   };
 }
@@ -86,7 +91,8 @@ export function kernelTable(r: KernelResult): Table {
     notes: [
       `${fmt(r.events)} events (${fmt(r.accepted)} accepted) over ${fmt(r.points)} points, ${fmt(r.rowsPerBatch)} rows emitted per batch; ` +
         `each call is tinybench's median of ${r.settings.iterations} iterations (the reference: 1).`,
-      '"N points)" variants fit the CPU caches (compute cost); the others (~3.3 KB of panes per point) show memory cost.',
+      `"N points)" variants fit the CPU caches (compute cost); the others (${fmt(r.points)} points × ${fmt(r.bytesPerPoint)} bytes of window state = ` +
+        `${(r.points * r.bytesPerPoint / 2 ** 20).toFixed(0)} MiB) show memory cost.`,
     ],
   };
 }

@@ -29,6 +29,9 @@ export class Admission {
   private readonly known: Uint8Array;
   /** Partitions this instance reads; the others (owned by other instances) do not hold W back. */
   private readonly assigned: Uint8Array;
+  /** The partition holding the minimum at the last scan (-1: none), and that scan's wall clock. */
+  private minSlot = -1;
+  private scannedAtS = NaN;
   private wm = -Infinity;
   /** Oldest window end not yet final; NaN before the start. */
   private nextEndS = NaN;
@@ -53,6 +56,7 @@ export class Admission {
   setAssigned(slots: readonly number[]): void {
     this.assigned.fill(0);
     for (const s of slots) this.assigned[s] = 1;
+    this.scannedAtS = NaN;
   }
 
   /**
@@ -126,10 +130,14 @@ export class Admission {
   observe(c: EventColumns, i: number, nowS: number): void {
     const p = c.partition[i];
     const t = c.tOut2[i];
-    if (t > this.partitionMax[p]) this.partitionMax[p] = t;
+    const raised = t > this.partitionMax[p];
+    if (raised) this.partitionMax[p] = t;
+    const joined = this.known[p] === 0 || nowS - this.lastSeen[p] >= this.spec.idleTimeoutS;
     this.known[p] = 1;
     this.lastSeen[p] = nowS;
-    this.updateWatermark(nowS);
+    // The min over partitions can only change if the minimum partition moved, a partition joined
+    // the active set, or the wall clock moved (idleness): skip the O(partitions) scan otherwise.
+    if (joined || nowS !== this.scannedAtS || (raised && (p === this.minSlot || this.minSlot < 0))) this.updateWatermark(nowS);
   }
 
   /**
@@ -162,12 +170,18 @@ export class Admission {
     const { graceS, idleTimeoutS, advanceS } = this.spec;
     let candidate = Infinity;
     let active = 0;
+    let minSlot = -1;
     for (let p = 0; p < this.partitionMax.length; p++) {
       if (!this.assigned[p] || nowS - this.lastSeen[p] >= idleTimeoutS) continue;
       active++;
       const w = this.known[p] ? this.partitionMax[p] - graceS : -Infinity;
-      if (w < candidate) candidate = w;
+      if (w < candidate || minSlot < 0) {
+        candidate = w;
+        minSlot = p;
+      }
     }
+    this.minSlot = minSlot;
+    this.scannedAtS = nowS;
     if (this.frozen || active === 0 || candidate <= this.wm) return;
     this.wm = candidate;
     if (!this.started && Number.isFinite(candidate)) {

@@ -1,5 +1,5 @@
 import { DECODE_OK, EventColumnsBuilder } from '../codec/seed-json.js';
-import { decodeLoopEventBatch, hasLoopEventBatchIdentifier } from '../codec/loop-event-batch.js';
+import { hasLoopEventBatchIdentifier, LoopEventBatchDecoder } from '../codec/loop-event-batch.js';
 import { Reason, REASON_NAMES, type ReasonCode } from '../kernel/contract.js';
 import type { EventColumns } from '../kernel/kernel.js';
 import type { IncomingRecord } from '../kafka/client.js';
@@ -36,8 +36,8 @@ interface Backlog {
   next: number;
   /** Next event inside that record (FlatBuffers batches hold many). */
   event: number;
-  /** The decoded FlatBuffers record `next`, kept while parked inside it. */
-  batch?: { columns: EventColumns; refused?: [number, string][] };
+  /** Events of FlatBuffers record `next` refused so far (kept while parked inside it). */
+  refused?: [number, string][];
 }
 
 const PARKED = -1;
@@ -54,6 +54,8 @@ const PARKED = -1;
  */
 export class Router {
   private readonly json = new EventColumnsBuilder(1);
+  private readonly batchDecoder = new LoopEventBatchDecoder();
+  private readonly denseOfRef: number[] = [];
   private readonly pending: PackedColumns[];
   private readonly pendingSources: IncomingRecord[][];
   private readonly finalEnds: number[] = [];
@@ -170,7 +172,7 @@ export class Router {
         this.offsets.routed(slot, this.offset);
         b.next++;
         b.event = 0;
-        b.batch = undefined;
+        b.refused = undefined;
       }
       queue.shift();
     }
@@ -210,38 +212,38 @@ export class Router {
     return true;
   }
 
-  /** Routes the events of one FlatBuffers record from `b.event` on; false when parked inside it. */
+  /**
+   * Routes the events of one FlatBuffers record from `b.event` on; false when parked inside it.
+   * A record parked inside is decoded again when routing resumes (decoding is cheap and repeatable).
+   */
   private routeBatchMessage(b: Backlog, record: IncomingRecord, slot: number, nowS: number, flushes: Flush[], dead: DeadLetter[]): boolean {
-    if (b.batch === undefined) {
-      let decoded: { pointIds: string[]; columns: EventColumns };
-      try {
-        decoded = decodeLoopEventBatch(record.value!, slot);
-      } catch (error) {
-        dead.push({ record, reason: 'INVALID_FLATBUFFERS', detail: error instanceof Error ? error.message : String(error) });
-        return true;
-      }
-      const { pointIds, columns } = decoded;
-      // point_ref → dense point index: one lookup per distinct point_id of the message, not per event.
-      const dense = pointIds.map((id) => this.indexOf(id) ?? -1);
-      for (let i = 0; i < columns.count; i++) {
-        const ref = columns.point[i];
-        columns.point[i] = ref >= 0 && ref < dense.length ? dense[ref] : -1;
-      }
-      b.batch = { columns };
+    let columns: EventColumns;
+    try {
+      columns = this.batchDecoder.decode(record.value!, slot);
+    } catch (error) {
+      dead.push({ record, reason: 'INVALID_FLATBUFFERS', detail: error instanceof Error ? error.message : String(error) });
+      return true;
     }
-    const batch = b.batch;
-    const { columns } = batch;
+    // point_ref → dense point index: one lookup per distinct point_id of the message, not per event.
+    const pointIds = this.batchDecoder.pointIds;
+    const dense = this.denseOfRef;
+    dense.length = pointIds.length;
+    for (let k = 0; k < pointIds.length; k++) dense[k] = this.indexOf(pointIds[k]) ?? -1;
+    for (let i = 0; i < columns.count; i++) {
+      const ref = columns.point[i];
+      columns.point[i] = ref >= 0 && ref < dense.length ? dense[ref] : -1;
+    }
     for (; b.event < columns.count; b.event++) {
       const reason = this.admitOne(columns, b.event, record, nowS, flushes);
       if (reason === PARKED) return false;
-      if (reason !== Reason.OK) (batch.refused ??= []).push([b.event, reasonName(reason)]);
+      if (reason !== Reason.OK) (b.refused ??= []).push([b.event, reasonName(reason)]);
     }
-    if (batch.refused) {
+    if (b.refused) {
       dead.push({
         record,
-        reason: batch.refused[0][1],
-        detail: `${batch.refused.length} of ${columns.count} events refused`,
-        events: batch.refused,
+        reason: b.refused[0][1],
+        detail: `${b.refused.length} of ${columns.count} events refused`,
+        events: b.refused,
       });
     }
     return true;
