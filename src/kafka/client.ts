@@ -70,6 +70,8 @@ export interface Consumer {
   readonly ready: Promise<void>;
   /** Commits offsets (the next offset to read) with optional metadata, for this consumer's group. */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
+  /** Reads `partition` from `offset` next (batches fetched before are dropped, not delivered). */
+  seek(topic: string, partition: number, offset: bigint): void;
   /** Stops fetching a partition (records already delivered are the caller's). */
   pause(topic: string, partition: number): void;
   resume(topic: string, partition: number): void;
@@ -252,7 +254,9 @@ export class KafkaClient {
       consumer.run({
         autoCommit: options.autoCommit ?? true,
         eachBatchAutoResolve: true,
-        eachBatch: async ({ batch }) => {
+        eachBatch: async ({ batch, isStale }) => {
+          // A seek made this batch stale: its records come again from the new position.
+          if (isStale()) return;
           const records: IncomingRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,
             partition: batch.partition,
@@ -280,6 +284,7 @@ export class KafkaClient {
             offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString(), metadata: o.metadata ?? null })),
           ),
         ),
+      seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset: offset.toString() }),
       pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
       resume: (topic, partition) => consumer.resume([{ topic, partitions: [partition] }]),
       close: () => consumer.disconnect(),
@@ -351,6 +356,23 @@ export class KafkaClient {
     await this.admin?.disconnect();
     this.admin = undefined;
   }
+}
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition the producers' default partitioner (murmur2, as in the Java client) gives `key` on a
+ * topic of `partitions` partitions: where a point's records land, so who owns the point.
+ */
+export function keyPartition(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
 /** True when a broker at `brokers` answers a metadata request within `timeoutMs`. */

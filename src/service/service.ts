@@ -1,15 +1,16 @@
 import { ConfigError } from '../errors.js';
-import { REASON_NAMES } from '../kernel/contract.js';
+import { REASON_NAMES, ROW_POINT } from '../kernel/contract.js';
 import { windowSpec, type WindowSpec, type WindowSpecOptions } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
 import type { RiskRecord, WeatherReading } from '../join/types.js';
-import { KafkaClient, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
+import { KafkaClient, keyPartition, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission } from '../pipeline/admission.js';
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
 import { RiskRecordBuilder } from '../pipeline/output.js';
 import { type Flush, Router } from '../pipeline/router.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
+import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
 import { decodeWeather } from '../weather/decode.js';
 import { decodeRestartPoint, encodeRestartPoint, OffsetTracker } from './offsets.js';
@@ -77,6 +78,20 @@ export class SaferoadsService {
   };
   private consumer?: Consumer;
   private weatherReader?: Reader;
+  /**
+   * Everything that depends on which partitions this instance owns; replaced on each assignment.
+   * Empty (no partitions) until the consumer joined its group.
+   */
+  private assigned: number[] = [];
+  private admission!: Admission;
+  private offsets!: OffsetTracker;
+  private router!: Router;
+  /** Per point: whether its key's partition is assigned here (only owned points' rows are published). */
+  private owned: Uint8Array;
+  /** Per partition: the next offset to process; records before it are already in the state. */
+  private readonly expectedNext = new Map<number, bigint>();
+  private assignedOnce!: () => void;
+  private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
   private ticker?: NodeJS.Timeout;
   /** Every step that touches the router runs in this chain, one at a time. */
   private chain: Promise<void> = Promise.resolve();
@@ -98,14 +113,25 @@ export class SaferoadsService {
     private readonly client: KafkaClient,
     private readonly pool: ShardPool,
     private readonly producer: Producer,
-    private readonly admission: Admission,
-    private readonly offsets: OffsetTracker,
-    private readonly router: Router,
     private readonly output: RiskRecordBuilder,
     private readonly partitions: number,
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
     this.failed.catch(() => undefined);
+    this.owned = new Uint8Array(points.points.length);
+    this.resetPipeline([]);
+  }
+
+  /** A fresh host stage (admission, offsets, router) for the partitions in `assigned`. */
+  private resetPipeline(assigned: readonly number[]): void {
+    const n = this.points.points.length;
+    this.admission = new Admission(this.spec, this.partitions, Date.now() / 1000, (i) => i >= 0 && i < n);
+    this.admission.setAssigned(assigned);
+    this.offsets = new OffsetTracker(this.partitions, this.spec.ringPanes + 2);
+    this.router = new Router(this.admission, this.pool, this.points, this.offsets, this.spec.advanceS, this.partitions);
+    const mine = new Set(assigned);
+    for (const p of this.points.points) this.owned[p.index] = mine.has(keyPartition(p.pointId, this.partitions)) ? 1 : 0;
+    this.assigned = [...assigned].sort((a, b) => a - b);
   }
 
   /**
@@ -136,27 +162,10 @@ export class SaferoadsService {
       await pool.close();
       throw error;
     }
-    const n = points.points.length;
-    const admission = new Admission(spec, partitions, nowS, (i) => i >= 0 && i < n);
-    const offsets = new OffsetTracker(partitions, spec.ringPanes + 2);
-    const router = new Router(admission, pool, points, offsets, spec.advanceS, partitions);
     const producer = await client.producer();
-    const service = new SaferoadsService(
-      o,
-      spec,
-      points,
-      client,
-      pool,
-      producer,
-      admission,
-      offsets,
-      router,
-      new RiskRecordBuilder(spec, points, calendar, model),
-      partitions,
-    );
+    const service = new SaferoadsService(o, spec, points, client, pool, producer, new RiskRecordBuilder(spec, points, calendar, model), partitions);
     try {
       await service.startWeather();
-      await service.rebuild();
       await service.startConsuming();
     } catch (error) {
       await service.stop().catch(() => undefined);
@@ -213,15 +222,35 @@ export class SaferoadsService {
     await this.weatherReader.caughtUp;
   }
 
-  // ---- restart: rebuild window state from the committed restart point ---------------------------
+  // ---- assignment: rebuild window state from the committed restart point ----------------------
 
-  private async rebuild(): Promise<void> {
+  /**
+   * Runs (in the serial chain) when the group gives this instance its partitions, at start and on
+   * every rebalance: the window state is rebuilt for exactly the assigned partitions from their
+   * committed restart points, and reading goes on from the committed offsets.
+   */
+  private async assign(assigned: readonly number[]): Promise<void> {
+    const sorted = [...assigned].sort((a, b) => a - b);
+    if (sorted.length === this.assigned.length && sorted.every((p, k) => p === this.assigned[k])) return;
+    // What was processed under the old assignment is committed if the group still lets us; if not
+    // (a rebalance in progress), the new owner re-reads a little more.
+    await this.commit();
+    await this.pool.reset();
+    this.resetPipeline(sorted);
+    this.stats.lastEnd = NaN;
+    this.expectedNext.clear();
+    if (sorted.length === 0) return;
     const { carTopic, groupId } = this.options;
-    const committed = await this.client.committedOffsets(groupId, carTopic);
+    const committed = (await this.client.committedOffsets(groupId, carTopic)).filter((c) => sorted.includes(c.partition));
     const restart = committed
       .filter((c) => c.offset >= 0n)
       .map((c) => ({ partition: c.partition, committed: c.offset, point: decodeRestartPoint(c.metadata) }));
-    for (const r of restart) this.offsets.startAt(r.partition, Number(r.committed));
+    for (const r of restart) {
+      this.offsets.startAt(r.partition, Number(r.committed));
+      this.expectedNext.set(r.partition, r.committed);
+      // kafkajs goes on from where it was for partitions it kept; the state is rebuilt up to here.
+      this.consumer?.seek(carTopic, r.partition, r.committed);
+    }
     const known = restart.filter((r) => r.point !== undefined);
     if (known.length === 0) return;
     // All partitions are committed together with the same end; the minimum is the safe choice if
@@ -235,18 +264,24 @@ export class SaferoadsService {
       from,
       until,
       follow: false,
-      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, false)),
+      // Already inside the serial chain: the rebuild's batches are routed right away.
+      onBatch: async (records, batch) => {
+        this.stats.carRecords += records.length;
+        const flushes: Flush[] = [];
+        this.router.route(records, batch.partition, Date.now() / 1000, flushes, []);
+        await this.drain(flushes);
+      },
     });
     await reader.caughtUp;
     await reader.close();
-    await this.serial(async () => {
-      const flushes: Flush[] = [];
-      const dead: DeadLetter[] = [];
-      this.router.endRebuild(Date.now() / 1000, flushes, dead);
-      this.stats.lastEnd = lastEnd;
-      await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
-    });
-    this.options.log(`rebuilt window state from the restart point (last window end ${new Date(lastEnd * 1000).toISOString()})`);
+    const flushes: Flush[] = [];
+    const dead: DeadLetter[] = [];
+    this.router.endRebuild(Date.now() / 1000, flushes, dead);
+    this.stats.lastEnd = lastEnd;
+    await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+    this.options.log(
+      `saferoads: partitions ${sorted.join(',')} of ${carTopic}: window state rebuilt from the restart point (last window end ${new Date(lastEnd * 1000).toISOString()})`,
+    );
   }
 
   // ---- the stream ------------------------------------------------------------------------------
@@ -257,19 +292,15 @@ export class SaferoadsService {
       topics: [this.options.carTopic],
       fromBeginning: true,
       autoCommit: false,
-      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, true)),
+      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition)),
       onAssignment: (assignment) => {
         const mine = assignment[this.options.carTopic] ?? [];
-        if (mine.length !== this.partitions) {
-          // Window state and point ownership follow all partitions of the topic: one instance per
-          // consumer group until rebalancing between instances is supported.
-          this.options.log(
-            `saferoads: WARNING: this instance got ${mine.length} of ${this.partitions} partitions of ${this.options.carTopic} ` +
-              `(group ${this.options.groupId}); run one instance per group — rows for the other partitions' points would be incomplete`,
-          );
-        }
+        void this.serial(() => this.assign(mine))
+          .then(() => this.assignedOnce())
+          .catch(() => undefined);
       },
     });
+    await Promise.race([this.firstAssignment, this.failed]);
     this.ticker = setInterval(() => {
       void this.serial(async () => {
         const flushes: Flush[] = [];
@@ -284,15 +315,22 @@ export class SaferoadsService {
     this.ticker.unref();
   }
 
-  /** One batch of one partition: route, emit, dead-letter, then (live) commit. */
-  private async process(records: IncomingRecord[], partition: number, commit: boolean): Promise<void> {
+  /** One batch of one partition: route, emit, dead-letter, then commit. */
+  private async process(batch: IncomingRecord[], partition: number): Promise<void> {
+    if (!this.assigned.includes(partition)) return; // fetched before a rebalance took it away
+    // Records before the expected offset are already in the state (rebuilt, or a batch delivered
+    // again after a seek).
+    const expected = this.expectedNext.get(partition) ?? -1n;
+    const records = batch[0] !== undefined && batch[0].offset < expected ? batch.filter((r) => r.offset >= expected) : batch;
+    if (records.length === 0) return;
+    this.expectedNext.set(partition, records[records.length - 1].offset + 1n);
     this.stats.carRecords += records.length;
     const flushes: Flush[] = [];
     const dead: DeadLetter[] = [];
     this.router.route(records, partition, Date.now() / 1000, flushes, dead);
-    if (commit) this.applyParking();
+    this.applyParking();
     await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
-    if (commit) await this.commit();
+    await this.commit();
   }
 
   /** Pauses fetching partitions the router parked (they run ahead of the others), resumes the rest. */
@@ -317,6 +355,7 @@ export class SaferoadsService {
       const dead: DeadLetter[] = [];
       results.forEach((result, k) => {
         for (let row = 0; row < result.rowCount; row++) {
+          if (this.owned[result.rows[row * OUT_ROW_F64 + ROW_POINT]] === 0) continue;
           const record = this.output.build(result.rows, row);
           this.options.onRecord?.(record);
           out.push({ key: record.point_id, value: JSON.stringify(record) });
@@ -344,7 +383,7 @@ export class SaferoadsService {
     if (!this.consumer || Number.isNaN(lastEnd)) return;
     const firstPane = (lastEnd + this.spec.advanceS - this.spec.longS) / this.spec.advanceS;
     const offsets = [];
-    for (let p = 0; p < this.partitions; p++) {
+    for (const p of this.assigned) {
       const position = this.offsets.positionOf(p);
       if (position < 0) continue;
       offsets.push({
