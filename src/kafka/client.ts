@@ -98,7 +98,10 @@ export interface ReadOptions {
   topic: string;
   /** First offset per partition; partitions not listed start at the earliest offset. */
   from?: ReadonlyMap<number, bigint>;
-  /** Stop reading a partition at this offset (exclusive); when every partition reached it, `caughtUp` resolves. */
+  /**
+   * The partitions to read, each up to this offset (exclusive); when every one reached it, `caughtUp`
+   * resolves. Partitions not listed are not read.
+   */
   until: ReadonlyMap<number, bigint>;
   /** Keep reading past `until` (live updates) instead of stopping there. */
   follow: boolean;
@@ -335,8 +338,10 @@ export class KafkaClient {
       fromBeginning: true,
       autoCommit: false,
       onBatch: async (records, batch) => {
+        const end = until.get(batch.partition);
+        // A partition not listed in `until` is not read (and does not count towards caughtUp).
+        if (end === undefined) return;
         const from = options.from?.get(batch.partition) ?? 0n;
-        const end = until.get(batch.partition) ?? 0n;
         const wanted = records.filter((r) => r.offset >= from && (options.follow || r.offset < end));
         if (wanted.length > 0) await options.onBatch(wanted, batch);
         const last = records.at(-1);

@@ -295,6 +295,7 @@ export class SaferoadsService {
       onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition)),
       onAssignment: (assignment) => {
         const mine = assignment[this.options.carTopic] ?? [];
+        this.options.log(`saferoads: group ${this.options.groupId} assigned partitions [${mine.join(',')}] of ${this.options.carTopic}`);
         void this.serial(() => this.assign(mine))
           .then(() => this.assignedOnce())
           .catch(() => undefined);
@@ -401,6 +402,11 @@ export class SaferoadsService {
       // commit carries the same or later positions, and until then a restart re-reads a bit more.
       this.options.log(`saferoads: offset commit deferred: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /** The partitions of the car topic this instance owns now. */
+  get assignedPartitions(): readonly number[] {
+    return this.assigned;
   }
 
   /** Resolves when everything handed to the service so far is processed, published and committed. */

@@ -71,4 +71,26 @@ describe('KafkaClient against the real broker', () => {
     }
     expect(byPartition.size).toBeGreaterThan(1);
   });
+
+  it('read() takes only the listed partitions, from and up to the given offsets', async () => {
+    const topic = uniqueTopic('read');
+    await client.ensureTopics([{ topic, partitions: 3 }]);
+    const producer = await client.producer();
+    for (let p = 0; p < 3; p++) {
+      await producer.send(topic, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: `p${p}-${i}`, partition: p })));
+    }
+    await producer.close();
+    const got: IncomingRecord[] = [];
+    const reader = await client.read({
+      topic,
+      from: new Map([[1, 5n]]),
+      until: new Map([[1, 12n]]),
+      follow: false,
+      onBatch: async (records) => void got.push(...records),
+    });
+    await reader.caughtUp;
+    await reader.close();
+    expect(got.map((r) => r.value!.toString())).toEqual(Array.from({ length: 7 }, (_, i) => `p1-${i + 5}`));
+    expect(new Set(got.map((r) => r.partition))).toEqual(new Set([1]));
+  });
 });

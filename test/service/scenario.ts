@@ -136,14 +136,27 @@ export function startService(t: Topics, d: Dataset, shards: number, extra: Parti
   });
 }
 
-/** The last window end the service can emit for `events`: W = min over partitions of (max time − grace). */
-export function expectedLastEnd(d: Dataset, events: readonly SeedLoopEvent[]): number {
+/**
+ * The last window end the service can emit for `events`: W = min over the (given) partitions of
+ * (max time − grace). `where` says which partition an event's record went to.
+ */
+export function expectedLastEnd(
+  d: Dataset,
+  events: readonly SeedLoopEvent[],
+  partitions: readonly number[] = [0, 1, 2],
+  where: (pointId: string) => number = (id) => partitionOf(d, id),
+): number {
   const max = new Array<number>(PARTITIONS).fill(-Infinity);
   for (const e of events) {
-    const p = partitionOf(d, e.point_id);
+    const p = where(e.point_id);
     max[p] = Math.max(max[p], e.timestamp_out_2);
   }
-  return Math.floor((Math.min(...max) - GRACE_S) / 60) * 60;
+  return Math.floor((Math.min(...partitions.map((p) => max[p])) - GRACE_S) / 60) * 60;
+}
+
+/** Records keyed by point_id and left to the default partitioner (as real producers do). */
+export function keyedJsonRecords(events: readonly SeedLoopEvent[]): OutgoingRecord[] {
+  return events.map((e) => ({ key: e.point_id, value: seedEventJson(e) }));
 }
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RiskRecord } from '../../src/join/types.js';
+import { keyPartition } from '../../src/kafka/client.js';
 import {
   byKey,
   createTopics,
@@ -8,6 +9,7 @@ import {
   expectRowsMatchReference,
   flatBufferRecords,
   jsonRecords,
+  keyedJsonRecords,
   parseRows,
   partitionOf,
   produce,
@@ -213,5 +215,47 @@ describe('restart', () => {
     expect(beforeRestartPoint).toBeGreaterThan(0);
     const rows = byKey(parseRows(await readTopic(t.output, a.stats.rowsOut + b.stats.rowsOut)));
     expectRowsMatchReference(rows, d, d.events, d.weather, d.startS, lastEnd);
+  });
+});
+
+describe('several instances in one consumer group', () => {
+  it('a second instance joining mid-stream takes over partitions; together they publish every row right', async () => {
+    const d = dataset(9, 20, 13);
+    const t = uniqueTopics();
+    await createTopics(t);
+    await produce(t.weather, weatherRecords(d.weather));
+    const where = (pointId: string) => keyPartition(pointId, 3);
+    expect(new Set(d.points.map((p) => where(p.pointId))).size).toBe(3);
+    const cut = d.startS + 11 * 60 + 7;
+    const first = d.events.filter((e) => e.timestamp_in_1 < cut);
+    const second = d.events.filter((e) => e.timestamp_in_1 >= cut);
+    await produce(t.car, keyedJsonRecords(first));
+    const a = await startService(t, d, 1);
+    let b: Awaited<ReturnType<typeof startService>> | undefined;
+    try {
+      await waitFor(() => a.stats.lastEnd === expectedLastEnd(d, first, [0, 1, 2], where), 60_000, 'instance A alone');
+      b = await startService(t, d, 1);
+      const both = b;
+      await waitFor(() => a.assignedPartitions.length + both.assignedPartitions.length === 3 && both.assignedPartitions.length > 0, 60_000, 'the rebalance');
+      await produce(t.car, keyedJsonRecords(second));
+      const endOf = (s: typeof a) => expectedLastEnd(d, d.events, s.assignedPartitions, where);
+      await waitFor(() => a.stats.lastEnd === endOf(a) && both.stats.lastEnd === endOf(both), 90_000, 'both instances at the end');
+      await a.idle();
+      await both.idle();
+    } finally {
+      await a.stop();
+      await b?.stop();
+    }
+    const owners = new Map<number, number>();
+    for (const p of a.assignedPartitions) owners.set(p, expectedLastEnd(d, d.events, a.assignedPartitions, where));
+    for (const p of b!.assignedPartitions) owners.set(p, expectedLastEnd(d, d.events, b!.assignedPartitions, where));
+    const rows = byKey(parseRows(await readTopic(t.output, a.stats.rowsOut + b!.stats.rowsOut)));
+    // Every point: every window end up to the last its owner could emit, each right.
+    for (const p of d.points) {
+      const lastEnd = owners.get(where(p.pointId))!;
+      const own = new Map([...rows].filter(([k]) => k.startsWith(`${p.pointId}@`)));
+      const single = { ...d, points: [p] };
+      expectRowsMatchReference(own, single, d.events.filter((e) => e.point_id === p.pointId), d.weather, d.startS, lastEnd);
+    }
   });
 });
