@@ -23,6 +23,11 @@ export interface ServiceOptions {
   modelPath: string;
   /** Worker threads, each owning one WASM kernel and the points routed to it. */
   shards: number;
+  /**
+   * Offsets are committed (with their restart points) at most this often, once the outputs they
+   * depend on are acknowledged: a smaller value re-reads less after a crash, a larger one costs less.
+   */
+  commitIntervalMs: number;
   windows: Partial<WindowSpecOptions>;
   timeZone: string;
   /** Country code for public holidays (date-holidays), or a list of local dates YYYY-MM-DD. */
@@ -47,6 +52,7 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   carDlqTopic: 'car.dlq',
   weatherDlqTopic: 'weather.dlq',
   inputPartitions: 3,
+  commitIntervalMs: 1000,
   modelPath: DEFAULT_MODEL_PATH,
   windows: Object.freeze({}),
   timeZone: 'Europe/Warsaw',
@@ -60,6 +66,9 @@ export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<Se
   const o: ServiceOptions = { ...DEFAULT_SERVICE_OPTIONS, shards: defaultShards(), brokers: [], ...options } as ServiceOptions;
   if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > 256) {
     throw new ConfigError('--shards', `must be an integer from 1 to 256 (got ${o.shards})`);
+  }
+  if (!Number.isInteger(o.commitIntervalMs) || o.commitIntervalMs < 0) {
+    throw new ConfigError('--commit-interval', `must be a non-negative integer of milliseconds (got ${o.commitIntervalMs})`);
   }
   if (!Number.isInteger(o.inputPartitions) || o.inputPartitions < 1) {
     throw new ConfigError('--partitions', `must be a positive integer (got ${o.inputPartitions})`);

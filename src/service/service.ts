@@ -3,7 +3,7 @@ import { REASON_NAMES, ROW_POINT } from '../kernel/contract.js';
 import { windowSpec, type WindowSpec, type WindowSpecOptions } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
 import type { RiskRecord, WeatherReading } from '../join/types.js';
-import { KafkaClient, keyPartition, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
+import { KafkaClient, keyPartition, type CommitOffset, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission } from '../pipeline/admission.js';
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
@@ -57,6 +57,7 @@ export interface ServiceStats {
 }
 
 const LATENCY_SAMPLES = 10_000;
+const MAX_BATCHES_IN_FLIGHT = 8;
 
 /**
  * The streaming service: Kafka `car` → decode → admit (watermark) → shard (WASM kernels, weather
@@ -90,6 +91,15 @@ export class SaferoadsService {
   private owned: Uint8Array;
   /** Per partition: the next offset to process; records before it are already in the state. */
   private readonly expectedNext = new Map<number, bigint>();
+  /**
+   * Publishing runs behind routing: each batch's rows and dead letters are sent in order on this
+   * chain while the next batch is routed. At most MAX_BATCHES_IN_FLIGHT batches wait here.
+   */
+  private outputs: Promise<void> = Promise.resolve();
+  private batchesInFlight = 0;
+  /** Offsets (with restart points) whose outputs are all acknowledged: what may be committed. */
+  private committable: CommitOffset[] = [];
+  private lastCommitMs = 0;
   private assignedOnce!: () => void;
   private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
   private ticker?: NodeJS.Timeout;
@@ -234,7 +244,7 @@ export class SaferoadsService {
     if (sorted.length === this.assigned.length && sorted.every((p, k) => p === this.assigned[k])) return;
     // What was processed under the old assignment is committed if the group still lets us; if not
     // (a rebalance in progress), the new owner re-reads a little more.
-    await this.commit();
+    await this.settle();
     await this.pool.reset();
     this.resetPipeline(sorted);
     this.stats.lastEnd = NaN;
@@ -308,9 +318,7 @@ export class SaferoadsService {
         const dead: DeadLetter[] = [];
         this.router.tick(Date.now() / 1000, flushes, dead);
         this.applyParking();
-        if (flushes.length === 0 && dead.length === 0) return;
-        await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
-        await this.commit();
+        await this.publish(flushes, dead);
       }).catch(() => undefined);
     }, 1000);
     this.ticker.unref();
@@ -318,7 +326,7 @@ export class SaferoadsService {
 
   /** One batch of one partition: route, emit, dead-letter, then commit. */
   private async process(batch: IncomingRecord[], partition: number): Promise<void> {
-    if (!this.assigned.includes(partition)) return; // fetched before a rebalance took it away
+    if (this.stopped || !this.assigned.includes(partition)) return; // after stop(), or fetched before a rebalance took it away
     // Records before the expected offset are already in the state (rebuilt, or a batch delivered
     // again after a seek).
     const expected = this.expectedNext.get(partition) ?? -1n;
@@ -330,8 +338,35 @@ export class SaferoadsService {
     const dead: DeadLetter[] = [];
     this.router.route(records, partition, Date.now() / 1000, flushes, dead);
     this.applyParking();
-    await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
-    await this.commit();
+    await this.publish(flushes, dead);
+  }
+
+  /**
+   * Queues a batch's outputs on the publishing chain with the offsets they make committable, and
+   * waits only when too many batches are in flight (backpressure on the fetch).
+   */
+  private async publish(flushes: Flush[], dead: DeadLetter[]): Promise<void> {
+    if (flushes.length === 0 && dead.length === 0 && !this.admission.started) return;
+    const offsets = this.restartOffsets();
+    this.batchesInFlight++;
+    this.outputs = this.outputs.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+        if (offsets.length > 0) this.committable = offsets;
+        if (Date.now() - this.lastCommitMs >= this.options.commitIntervalMs) await this.commit();
+      } catch (error) {
+        if (this.failure === undefined) {
+          this.failure = error;
+          this.options.onError(error);
+          this.fail(error);
+        }
+      } finally {
+        this.batchesInFlight--;
+      }
+    });
+    if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) await this.outputs;
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Pauses fetching partitions the router parked (they run ahead of the others), resumes the rest. */
@@ -378,12 +413,16 @@ export class SaferoadsService {
     }
   }
 
-  /** Commits every partition's position with the restart point; nothing before the first emission. */
-  private async commit(): Promise<void> {
-    const lastEnd = this.stats.lastEnd;
-    if (!this.consumer || Number.isNaN(lastEnd)) return;
+  /**
+   * Every assigned partition's position with its restart point, as of now: the last window end taken
+   * for emission (its rows are in the flushes just queued) and the offsets the windows after it
+   * need. Empty before the first window end (a restart then re-reads from the committed offsets).
+   */
+  private restartOffsets(): CommitOffset[] {
+    if (!this.admission.started) return [];
+    const lastEnd = this.admission.nextEnd - this.spec.advanceS;
     const firstPane = (lastEnd + this.spec.advanceS - this.spec.longS) / this.spec.advanceS;
-    const offsets = [];
+    const offsets: CommitOffset[] = [];
     for (const p of this.assigned) {
       const position = this.offsets.positionOf(p);
       if (position < 0) continue;
@@ -394,14 +433,29 @@ export class SaferoadsService {
         metadata: encodeRestartPoint({ end: lastEnd, rebuild: BigInt(this.offsets.rebuildOffset(p, firstPane)) }),
       });
     }
-    if (offsets.length === 0) return;
+    return offsets;
+  }
+
+  /** Commits the latest offsets whose outputs are acknowledged (at most every commitIntervalMs). */
+  private async commit(): Promise<void> {
+    const offsets = this.committable;
+    this.lastCommitMs = Date.now();
+    if (!this.consumer || offsets.length === 0) return;
+    this.committable = [];
     try {
       await this.consumer.commit(offsets);
     } catch (error) {
       // A refused commit (a rebalance in progress, a coordinator moving) loses nothing: the next
       // commit carries the same or later positions, and until then a restart re-reads a bit more.
       this.options.log(`saferoads: offset commit deferred: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.committable.length === 0) this.committable = offsets;
     }
+  }
+
+  /** Waits for every queued output, then commits what they made committable. */
+  private async settle(): Promise<void> {
+    await this.outputs;
+    await this.commit();
   }
 
   /** The partitions of the car topic this instance owns now. */
@@ -410,8 +464,10 @@ export class SaferoadsService {
   }
 
   /** Resolves when everything handed to the service so far is processed, published and committed. */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    await this.chain;
+    await this.outputs;
+    await this.chain.then(() => this.settle());
   }
 
   /** Graceful stop: finish the batch in hand, publish and commit, then disconnect and end the shards. */
@@ -419,6 +475,11 @@ export class SaferoadsService {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    // Stop fetching, finish what was fetched, publish it and commit while still in the group.
+    for (const p of this.assigned) this.consumer?.pause(this.options.carTopic, p);
+    await this.chain;
+    await this.outputs;
+    if (this.failure === undefined) await this.commit();
     await this.consumer?.close().catch(() => undefined);
     await this.chain;
     await this.weatherReader?.close().catch(() => undefined);
