@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
+import { mulberry32 } from '../src/generate/prng.js';
 import { allocateEventColumns, encodeLoopEventBatch } from '../src/codec/loop-event-batch.js';
 import { EVENT_F64_COLUMNS, EVENT_I32_COLUMNS } from '../src/kernel/contract.js';
 import type { EventColumns, KernelOptions } from '../src/kernel/kernel.js';
@@ -63,21 +64,10 @@ export interface KernelBenchResult {
   referenceNsPerRow?: number;
 }
 
-/** A small deterministic PRNG (mulberry32) so every run sees the same batch. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Realistic traffic: speeds ~N(100, 15) km/h, 15 % trucks, exponential headways, 3 lanes. */
 export function makeTraffic(events: number, points: number, partitions: number, spanS: number, t0: number): EventColumns {
-  const rnd = random(42);
+  const rnd = mulberry32(42); // the same batch in every run
   const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const c = allocateEventColumns(events);
   c.count = events;

@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocateEventColumns, encodeLoopEventBatch } from '../../src/codec/loop-event-batch.js';
+import { encodeSeedEvents } from '../../src/codec/loop-event-batch.js';
 import { seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
 import { generateRoadPoints, roadPointsCsv, stationsOf, type GeneratedRoadPoint } from '../../src/generate/points.js';
 import { generateTraffic } from '../../src/generate/traffic.js';
@@ -186,23 +186,9 @@ export async function encodeDataset(
   return expect.build();
 }
 
-/** One LoopEventBatch with a single point_id (point_ref 0 for every event). */
+/** One LoopEventBatch with a single point_id. */
 export function encodeOnePoint(pointId: string, list: readonly SeedLoopEvent[]): Uint8Array {
-  const c = allocateEventColumns(list.length);
-  c.count = list.length;
-  list.forEach((e, k) => {
-    c.tIn1[k] = e.timestamp_in_1;
-    c.tOut1[k] = e.timestamp_out_1;
-    c.tIn2[k] = e.timestamp_in_2;
-    c.tOut2[k] = e.timestamp_out_2;
-    c.speed[k] = e.speed;
-    c.gapM[k] = e.gap_meters;
-    c.gapS[k] = e.gap_seconds;
-    c.length[k] = e.length;
-    c.point[k] = 0;
-    c.lane[k] = e.lane;
-  });
-  return encodeLoopEventBatch([pointId], c);
+  return encodeSeedEvents([pointId], list);
 }
 
 /** The dataset as kafkajs would deliver it: per partition, batches of about `batchBytes` (fetch size). */

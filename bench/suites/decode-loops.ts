@@ -2,7 +2,7 @@
  * The decode loops the "decode" suite times and decode-alloc.ts measures allocations of: the same
  * code the service runs per record.
  */
-import { allocateEventColumns, decodeLoopEventBatch, encodeLoopEventBatch } from '../../src/codec/loop-event-batch.js';
+import { decodeLoopEventBatch, encodeSeedEvents } from '../../src/codec/loop-event-batch.js';
 import { DECODE_OK, EventColumnsBuilder, seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
 import { WasmKernel } from '../../src/kernel/wasm-kernel.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
@@ -45,28 +45,11 @@ export async function makeDecodeInput(events: number, points: number): Promise<D
   for (let i = 0; i < all.length; i += 4096) {
     const chunk = all.slice(i, i + 4096);
     // point_ref = dense index into the full id list.
-    fbLarge.push(Buffer.from(encodeMany(ids, chunk.map((e) => indexOf.get(e.point_id)!), chunk)));
+    fbLarge.push(Buffer.from(encodeSeedEvents(ids, chunk)));
   }
   return { dataset, events: all.length, json, fb, fbLarge, indexOf };
 }
 
-function encodeMany(ids: readonly string[], refs: readonly number[], list: readonly SeedLoopEvent[]): Uint8Array {
-  const c = allocateEventColumns(list.length);
-  c.count = list.length;
-  list.forEach((e, k) => {
-    c.tIn1[k] = e.timestamp_in_1;
-    c.tOut1[k] = e.timestamp_out_1;
-    c.tIn2[k] = e.timestamp_in_2;
-    c.tOut2[k] = e.timestamp_out_2;
-    c.speed[k] = e.speed;
-    c.gapM[k] = e.gap_meters;
-    c.gapS[k] = e.gap_seconds;
-    c.length[k] = e.length;
-    c.point[k] = refs[k];
-    c.lane[k] = e.lane;
-  });
-  return encodeLoopEventBatch(ids, c);
-}
 
 /** A decode loop over every message of its input; returns the number of events decoded. */
 export type DecodeLoop = () => number;

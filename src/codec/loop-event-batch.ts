@@ -332,3 +332,42 @@ export function decodeLoopEventBatch(bytes: Uint8Array, partition = 0): { pointI
   }
   return { pointIds: [...decoder.pointIds], columns };
 }
+
+/** What encodeSeedEvents needs of a seed-format event (src/codec/seed-json.ts SeedLoopEvent). */
+interface SeedFields {
+  lane: number;
+  timestamp_in_1: number;
+  timestamp_out_1: number;
+  timestamp_in_2: number;
+  timestamp_out_2: number;
+  speed: number;
+  gap_meters: number;
+  gap_seconds: number;
+  length: number;
+  point_id: string;
+}
+
+/**
+ * Encodes seed-format events as one LoopEventBatch; `pointIds` lists the message's point ids (each
+ * event's point_id must be among them). Generators, tools and tests use it; the service only reads.
+ */
+export function encodeSeedEvents(pointIds: readonly string[], events: readonly SeedFields[]): Uint8Array {
+  const refOf = new Map(pointIds.map((id, i) => [id, i]));
+  const c = allocateEventColumns(events.length);
+  c.count = events.length;
+  events.forEach((e, k) => {
+    const ref = refOf.get(e.point_id);
+    if (ref === undefined) throw new RangeError(`encodeSeedEvents: point_id ${e.point_id} is not in pointIds`);
+    c.tIn1[k] = e.timestamp_in_1;
+    c.tOut1[k] = e.timestamp_out_1;
+    c.tIn2[k] = e.timestamp_in_2;
+    c.tOut2[k] = e.timestamp_out_2;
+    c.speed[k] = e.speed;
+    c.gapM[k] = e.gap_meters;
+    c.gapS[k] = e.gap_seconds;
+    c.length[k] = e.length;
+    c.point[k] = ref;
+    c.lane[k] = e.lane;
+  });
+  return encodeLoopEventBatch(pointIds, c);
+}

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { encodeLoopEventBatch, allocateEventColumns } from '../../src/codec/loop-event-batch.js';
+import { encodeSeedEvents } from '../../src/codec/loop-event-batch.js';
 import { seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
 import { generateRoadPoints, roadPointsCsv, stationsOf, type GeneratedRoadPoint } from '../../src/generate/points.js';
 import { generateTraffic } from '../../src/generate/traffic.js';
@@ -74,23 +74,9 @@ export function flatBufferRecords(d: Dataset, events: readonly SeedLoopEvent[], 
   for (const [pointId, list] of byPoint) {
     for (let i = 0; i < list.length; i += perMessage) {
       const chunk = list.slice(i, i + perMessage);
-      const c = allocateEventColumns(chunk.length);
-      c.count = chunk.length;
-      chunk.forEach((e, k) => {
-        c.tIn1[k] = e.timestamp_in_1;
-        c.tOut1[k] = e.timestamp_out_1;
-        c.tIn2[k] = e.timestamp_in_2;
-        c.tOut2[k] = e.timestamp_out_2;
-        c.speed[k] = e.speed;
-        c.gapM[k] = e.gap_meters;
-        c.gapS[k] = e.gap_seconds;
-        c.length[k] = e.length;
-        c.point[k] = 0;
-        c.lane[k] = e.lane;
-      });
       messages.push({
         t: chunk[0].timestamp_in_1,
-        record: { key: pointId, value: Buffer.from(encodeLoopEventBatch([pointId], c)), partition: partitionOf(d, pointId) },
+        record: { key: pointId, value: Buffer.from(encodeSeedEvents([pointId], chunk)), partition: partitionOf(d, pointId) },
       });
     }
   }
