@@ -110,7 +110,7 @@ export function decodeTable(r: DecodeResult): Table {
       `${fmt(r.events)} events over ${fmt(r.settings.points)} points${fb ? ` (${(r.events / fb.messages).toFixed(1)} events per one-point FlatBuffers message)` : ''}.`,
       `Heap bytes/event is an APPROXIMATION: heapUsed growth over one pass of up to ${fmt(r.settings.allocEvents)} events in a child process with ` +
         `${ALLOC_FLAGS.join(' ')} (no scavenge during the loop), after gc(); off-heap memory is not counted; ">=": a GC ran inside the pass even after retries with fewer events.`,
-      'The WASM decoder fills the kernel\'s input columns in WASM memory; the TS decoders allocate fresh columns per message (as the router does).',
+      'The WASM decoder fills the kernel\'s input columns in WASM memory; the TS decoder (LoopEventBatchDecoder, as the router uses it) reuses its columns.',
     ],
   };
 }

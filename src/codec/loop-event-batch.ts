@@ -279,6 +279,33 @@ export function verifyLoopEventBatch(bytes: Uint8Array): LoopEventBatchLayout {
 
 const utf8 = new TextDecoder();
 
+/** Reads the LoopEvent structs of a verified message into `columns` (which must hold them all). */
+function readEvents(bytes: Uint8Array, layout: LoopEventBatchLayout, columns: EventColumns, partition: number): void {
+  const n = layout.eventCount;
+  columns.count = n;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, at = layout.eventsAt; i < n; i++, at += LOOP_EVENT_BYTES) {
+    columns.tIn1[i] = view.getFloat64(at, true);
+    columns.tOut1[i] = view.getFloat64(at + 8, true);
+    columns.tIn2[i] = view.getFloat64(at + 16, true);
+    columns.tOut2[i] = view.getFloat64(at + 24, true);
+    columns.speed[i] = view.getFloat64(at + 32, true);
+    columns.gapM[i] = view.getFloat64(at + 40, true);
+    columns.gapS[i] = view.getFloat64(at + 48, true);
+    columns.length[i] = view.getFloat64(at + 56, true);
+    // point_ref is a uint; beyond i32 it cannot index pointIds anyway, so it wraps to a negative.
+    columns.point[i] = view.getUint32(at + 64, true) | 0;
+    columns.lane[i] = view.getInt32(at + 68, true);
+    columns.partition[i] = partition;
+  }
+}
+
+function pointIdsOf(bytes: Uint8Array, layout: LoopEventBatchLayout, into: string[]): string[] {
+  into.length = 0;
+  for (const [at, n] of layout.pointIdSpans) into.push(utf8.decode(bytes.subarray(at, at + n)));
+  return into;
+}
+
 /**
  * Decodes messages into one reusable set of columns (grown by doubling, never shrunk): the hot-path
  * form of decodeLoopEventBatch, with no allocation per event. `columns.point` holds point_ref (an
@@ -286,51 +313,36 @@ const utf8 = new TextDecoder();
  * given partition for every event. Each decode overwrites the previous result.
  */
 export class LoopEventBatchDecoder {
-  columns: EventColumns = allocateEventColumns(1024);
-  pointIds: string[] = [];
+  columns: EventColumns;
+  readonly pointIds: string[] = [];
+
+  constructor(initialCapacity = 1024) {
+    this.columns = allocateEventColumns(initialCapacity);
+  }
 
   /** Throws SaferoadsError(DECODE) for a malformed message (the previous result is then invalid). */
   decode(bytes: Uint8Array, partition = 0): EventColumns {
     const layout = verifyLoopEventBatch(bytes);
-    this.pointIds.length = 0;
-    for (const [at, n] of layout.pointIdSpans) this.pointIds.push(utf8.decode(bytes.subarray(at, at + n)));
-    const n = layout.eventCount;
-    if (n > this.columns.tIn1.length) {
-      let capacity = this.columns.tIn1.length;
-      while (capacity < n) capacity *= 2;
+    pointIdsOf(bytes, layout, this.pointIds);
+    if (layout.eventCount > this.columns.tIn1.length) {
+      let capacity = Math.max(1, this.columns.tIn1.length);
+      while (capacity < layout.eventCount) capacity *= 2;
       this.columns = allocateEventColumns(capacity);
     }
-    const columns = this.columns;
-    columns.count = n;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0, at = layout.eventsAt; i < n; i++, at += LOOP_EVENT_BYTES) {
-      columns.tIn1[i] = view.getFloat64(at, true);
-      columns.tOut1[i] = view.getFloat64(at + 8, true);
-      columns.tIn2[i] = view.getFloat64(at + 16, true);
-      columns.tOut2[i] = view.getFloat64(at + 24, true);
-      columns.speed[i] = view.getFloat64(at + 32, true);
-      columns.gapM[i] = view.getFloat64(at + 40, true);
-      columns.gapS[i] = view.getFloat64(at + 48, true);
-      columns.length[i] = view.getFloat64(at + 56, true);
-      // point_ref is a uint; beyond i32 it cannot index pointIds anyway, so it wraps to a negative.
-      columns.point[i] = view.getUint32(at + 64, true) | 0;
-      columns.lane[i] = view.getInt32(at + 68, true);
-      columns.partition[i] = partition;
-    }
-    return columns;
+    readEvents(bytes, layout, this.columns, partition);
+    return this.columns;
   }
 }
 
-/** Decodes a message into fresh point ids and exactly sized columns (tests and tools; see LoopEventBatchDecoder). */
+/**
+ * Decodes a message into fresh point ids and exactly sized columns (tests and tools; the service
+ * uses LoopEventBatchDecoder, which allocates nothing per message).
+ */
 export function decodeLoopEventBatch(bytes: Uint8Array, partition = 0): { pointIds: string[]; columns: EventColumns } {
-  const decoder = new LoopEventBatchDecoder();
-  const decoded = decoder.decode(bytes, partition);
-  const columns = allocateEventColumns(decoded.count);
-  columns.count = decoded.count;
-  for (const key of ['tIn1', 'tOut1', 'tIn2', 'tOut2', 'speed', 'gapM', 'gapS', 'length', 'point', 'lane', 'partition'] as const) {
-    (columns[key] as Float64Array | Int32Array).set(decoded[key].subarray(0, decoded.count) as never);
-  }
-  return { pointIds: [...decoder.pointIds], columns };
+  const layout = verifyLoopEventBatch(bytes);
+  const columns = allocateEventColumns(layout.eventCount);
+  readEvents(bytes, layout, columns, partition);
+  return { pointIds: pointIdsOf(bytes, layout, []), columns };
 }
 
 /** What encodeSeedEvents needs of a seed-format event (src/codec/seed-json.ts SeedLoopEvent). */
