@@ -43,10 +43,13 @@ export function normal(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** Rounds to `decimals` places (decimal output for readable, stable JSON). */
+/**
+ * Rounds to `decimals` places (decimal output for readable, stable JSON). Never -0: JSON writes it as
+ * 0, so a value would not survive a round trip through Kafka unchanged.
+ */
 export function round(x: number, decimals: number): number {
   const f = 10 ** decimals;
-  return Math.round(x * f) / f;
+  return Math.round(x * f) / f || 0;
 }
 
 export function clamp(x: number, lo: number, hi: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSeed, mulberry32 } from '../../src/generate/prng.js';
+import { deriveSeed, mulberry32, round } from '../../src/generate/prng.js';
 
 describe('mulberry32', () => {
   it('repeats its sequence for a seed, differs for another, and stays in [0, 1)', () => {
@@ -21,5 +21,14 @@ describe('mulberry32', () => {
     const seeds = new Set(Array.from({ length: 1000 }, (_, i) => deriveSeed(1, i)));
     expect(seeds.size).toBe(1000);
     expect(deriveSeed(1, 0)).not.toBe(deriveSeed(2, 0));
+  });
+});
+
+describe('round', () => {
+  it('never returns -0 (JSON would turn it into 0)', () => {
+    expect(Object.is(round(-0.04, 1), 0)).toBe(true);
+    expect(Object.is(round(-0, 2), 0)).toBe(true);
+    expect(round(-0.06, 1)).toBe(-0.1);
+    expect(round(1.25, 1)).toBe(1.3);
   });
 });
