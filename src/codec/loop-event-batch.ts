@@ -6,6 +6,7 @@
 import * as flatbuffers from 'flatbuffers';
 import { ErrorCodes, SaferoadsError } from '../errors.js';
 import { allocateEventColumns, type EventColumns } from '../kernel/kernel.js';
+import type { SeedLoopEvent } from './seed-json.js';
 
 export { allocateEventColumns };
 
@@ -345,25 +346,11 @@ export function decodeLoopEventBatch(bytes: Uint8Array, partition = 0): { pointI
   return { pointIds: pointIdsOf(bytes, layout, []), columns };
 }
 
-/** What encodeSeedEvents needs of a seed-format event (src/codec/seed-json.ts SeedLoopEvent). */
-interface SeedFields {
-  lane: number;
-  timestamp_in_1: number;
-  timestamp_out_1: number;
-  timestamp_in_2: number;
-  timestamp_out_2: number;
-  speed: number;
-  gap_meters: number;
-  gap_seconds: number;
-  length: number;
-  point_id: string;
-}
-
 /**
  * Encodes seed-format events as one LoopEventBatch; `pointIds` lists the message's point ids (each
  * event's point_id must be among them). Generators, tools and tests use it; the service only reads.
  */
-export function encodeSeedEvents(pointIds: readonly string[], events: readonly SeedFields[]): Uint8Array {
+export function encodeSeedEvents(pointIds: readonly string[], events: readonly SeedLoopEvent[]): Uint8Array {
   const refOf = new Map(pointIds.map((id, i) => [id, i]));
   const c = allocateEventColumns(events.length);
   c.count = events.length;

@@ -22,7 +22,7 @@ describe('KafkaClient against the real broker', () => {
     expect(await client.listTopics()).toContain(topic);
 
     const binary = Buffer.from([0, 1, 2, 250, 255]);
-    const sent = [
+    const sent: { key: string | null; value: string | Buffer | null; headers?: Record<string, string | Buffer> }[] = [
       { key: 'point-1', value: '{"speed":51.5}', headers: { source: 'test', n: '1' } },
       { key: 'point-2', value: binary, headers: { kind: Buffer.from([7, 8]) } },
       { key: null, value: 'no key' },

@@ -11,6 +11,7 @@ import {
   WasmKernel,
   type KernelOutputSlice,
 } from '../../src/kernel/wasm-kernel.js';
+import { eventColumns, type LoopEvent as Ev } from '../../src/kernel/reference.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
 
 /*
@@ -22,20 +23,6 @@ import { windowSpec } from '../../src/kernel/window-spec.js';
 
 const SPEC = windowSpec({ advanceS: 60, shortS: 60, longS: 180, graceS: 10, maxSkewS: 300, idleTimeoutS: 60, leadS: 60 });
 const OPTIONS: KernelOptions = { spec: SPEC, pointCapacity: 4, partitions: 2, startWallClockS: 1000 };
-
-interface Ev {
-  tIn1: number;
-  tOut1: number;
-  tIn2: number;
-  tOut2: number;
-  speed: number;
-  gapM: number;
-  gapS: number;
-  length: number;
-  point: number;
-  lane: number;
-  partition: number;
-}
 
 const ev = (t: number, o: Partial<Ev> = {}): Ev => ({
   tIn1: t - 2,
@@ -52,24 +39,13 @@ const ev = (t: number, o: Partial<Ev> = {}): Ev => ({
   ...o,
 });
 
-function columns(events: readonly Ev[]): EventColumns {
-  const f = (k: keyof Ev) => Float64Array.from(events, (e) => e[k]);
-  const i = (k: keyof Ev) => Int32Array.from(events, (e) => e[k]);
-  return {
-    count: events.length,
-    tIn1: f('tIn1'),
-    tOut1: f('tOut1'),
-    tIn2: f('tIn2'),
-    tOut2: f('tOut2'),
-    speed: f('speed'),
-    gapM: f('gapM'),
-    gapS: f('gapS'),
-    length: f('length'),
-    point: i('point'),
-    lane: i('lane'),
-    partition: i('partition'),
-  };
+interface WasmApi {
+  Instance: new (module: unknown, imports: object) => { exports: Record<string, unknown> };
+  Global: new (descriptor: { value: string }, value: number) => { value: unknown };
 }
+
+/** Packs plain events into a fresh batch (the reference module's helper). */
+const columns = eventColumns;
 
 function kernel(options: Partial<ConstructorParameters<typeof WasmKernel>[0]> = {}): WasmKernel {
   const k = new WasmKernel({ ...OPTIONS, ...options });
@@ -82,10 +58,12 @@ const reasons = (out: KernelOutput): Array<[number, ReasonCode]> => out.rejectio
 
 describe('loading and constants', () => {
   it('loads build/kernel.wasm and exports every contract constant with the contract value', () => {
+    // The project's libs (ES2023 + Node types) do not declare WebAssembly; the runtime has it.
+    const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const k = kernel();
     expect(k.watermark).toBe(-Infinity);
     expect(k.bytesPerPoint).toBe(SPEC.ringPanes * 256 + 32);
-    const exports = new WebAssembly.Instance(loadKernelModule(), {}).exports as Record<string, WebAssembly.Global>;
+    const exports = new WebAssembly.Instance(loadKernelModule(), {}).exports as Record<string, { value: unknown }>;
     const expected = expectedKernelConstants();
     expect(Object.keys(expected)).toContain('REASON_PANE_FULL');
     expect(Object.keys(expected)).toContain('COL_T_OUT_2');
@@ -93,6 +71,7 @@ describe('loading and constants', () => {
   });
 
   it('refuses a module whose constants differ from contract.ts', () => {
+    const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const exports = new WebAssembly.Instance(loadKernelModule(), {}).exports as Record<string, unknown>;
     expect(() => verifyKernelConstants(exports)).not.toThrow();
     const stale = { ...exports, REASON_LATE: new WebAssembly.Global({ value: 'i32' }, 42) };
