@@ -308,6 +308,13 @@ export class KafkaClient {
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
+  /** The earliest offset still in the log, per partition. */
+  async startOffsets(topic: string): Promise<Map<number, bigint>> {
+    const admin = await this.connectedAdmin();
+    const offsets = await wrap(`cannot read offsets of ${topic}`, admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
+  }
+
   /** A group's committed offsets (and their metadata) for a topic. */
   async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
     const admin = await this.connectedAdmin();

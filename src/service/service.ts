@@ -255,11 +255,16 @@ export class SaferoadsService {
     const restart = committed
       .filter((c) => c.offset >= 0n)
       .map((c) => ({ partition: c.partition, committed: c.offset, point: decodeRestartPoint(c.metadata) }));
-    for (const r of restart) {
-      this.offsets.startAt(r.partition, Number(r.committed));
-      this.expectedNext.set(r.partition, r.committed);
-      // kafkajs goes on from where it was for partitions it kept; the state is rebuilt up to here.
-      this.consumer?.seek(carTopic, r.partition, r.committed);
+    // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
+    // pipeline parked paused: every assigned partition restarts where the new state starts — its
+    // committed offset, or the start of the log when it has none.
+    const earliest = await this.client.startOffsets(carTopic);
+    for (const p of sorted) {
+      const committedAt = restart.find((r) => r.partition === p)?.committed ?? earliest.get(p) ?? 0n;
+      this.offsets.startAt(p, Number(committedAt));
+      this.expectedNext.set(p, committedAt);
+      this.consumer?.seek(carTopic, p, committedAt);
+      this.consumer?.resume(carTopic, p);
     }
     const known = restart.filter((r) => r.point !== undefined);
     if (known.length === 0) return;
