@@ -1,9 +1,9 @@
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { mulberry32 } from '../src/generate/prng.js';
-import { allocateEventColumns, encodeLoopEventBatch } from '../src/codec/loop-event-batch.js';
+import { encodeLoopEventBatch } from '../src/codec/loop-event-batch.js';
 import { EVENT_F64_COLUMNS, EVENT_I32_COLUMNS } from '../src/kernel/contract.js';
-import type { EventColumns, KernelOptions } from '../src/kernel/kernel.js';
+import { allocateEventColumns, type EventColumns, type KernelOptions } from '../src/kernel/kernel.js';
 import { JsPaneKernel } from '../src/kernel/js-panes.js';
 import { ReferenceKernel } from '../src/kernel/reference.js';
 import { WasmKernel, type KernelOutputSink, type KernelOutputSlice } from '../src/kernel/wasm-kernel.js';

@@ -3,9 +3,9 @@
  * delivers it) vs FlatBuffers LoopEventBatch (TS decoder and the WASM in-memory decoder) — in
  * events/s, and heap bytes allocated per event (decode-alloc.ts, a child process per decoder).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fmt, fmtRate, fmtSummary, summarize, type Summary } from '../lib/stats.js';
+import { runResultChild } from '../lib/child.js';
 import type { Table } from '../lib/table.js';
 import { type Decoder, DECODER_LABELS, DECODERS, makeDecodeInput, makeDecodeLoop } from './decode-loops.js';
 
@@ -52,21 +52,7 @@ async function allocation(decoder: Decoder, s: DecodeSettings): Promise<{ bytesP
 }
 
 function allocationOnce(decoder: Decoder, events: number, points: number): Promise<{ bytesPerEvent: number; gcDuringLoop: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...ALLOC_FLAGS, ALLOC_CHILD, decoder, String(events), String(points)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || !line) reject(new Error(`allocation measurement of ${decoder} failed (exit ${code}): ${err.trim()}`));
-      else resolve(JSON.parse(line.slice(7)) as { bytesPerEvent: number; gcDuringLoop: number });
-    });
-  });
+  return runResultChild([...ALLOC_FLAGS, ALLOC_CHILD, decoder, String(events), String(points)], `allocation measurement of ${decoder}`);
 }
 
 export async function runDecodeSuite(s: DecodeSettings, log: (line: string) => void): Promise<DecodeResult> {

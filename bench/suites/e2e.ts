@@ -8,13 +8,13 @@
  * is verified (rowsOut = window ends × points, no dead letters) before any figure is kept.
  * ceiling: KafkaClient.read over the same topic, counting records only.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { weatherJson } from '../../src/generate/weather.js';
 import { KafkaClient } from '../../src/kafka/client.js';
 import { type Dataset, encodeDataset, type Expected, type Format, GRACE_S, makeDataset, PARTITIONS } from '../lib/dataset.js';
 import { fmt, fmtRate, fmtSummary, percentile, summarize, type Summary } from '../lib/stats.js';
+import { runResultChild } from '../lib/child.js';
 import type { Table } from '../lib/table.js';
 import type { ChildResult, ChildTask } from './broker-child.js';
 
@@ -104,22 +104,7 @@ export async function prepareBrokerData(s: BrokerSettings, log: (line: string) =
 }
 
 function runChild(task: ChildTask, nodeArgs: string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, CHILD, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || line === undefined) {
-        reject(new Error(`${task.mode} run ${task.runId} failed (exit ${code}):\n${err.trim() || out.trim()}`));
-        return;
-      }
-      resolve(JSON.parse(line.slice('RESULT '.length)) as ChildResult);
-    });
-  });
+  return runResultChild<ChildResult>([...nodeArgs, CHILD, JSON.stringify(task)], `${task.mode} run ${task.runId}`);
 }
 
 function task(s: BrokerSettings, t: PreparedTopic, mode: ChildTask['mode'], shards: number): ChildTask {

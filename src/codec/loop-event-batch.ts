@@ -8,7 +8,6 @@ import { ErrorCodes, SaferoadsError } from '../errors.js';
 import { allocateEventColumns, type EventColumns } from '../kernel/kernel.js';
 import type { SeedLoopEvent } from './seed-json.js';
 
-export { allocateEventColumns };
 
 export const LOOP_EVENT_BATCH_IDENTIFIER = 'SRLE';
 export const LOOP_EVENT_BYTES = 72;

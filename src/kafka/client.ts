@@ -61,8 +61,6 @@ export interface ConsumeOptions {
   autoCommit?: boolean;
   /** Called after each group join with the partitions assigned to this member, per topic. */
   onAssignment?: (assignment: Record<string, number[]>) => void;
-  /** Called once run() has started (seek needs a running consumer). Internal to this adapter. */
-  onStart?: (consumer: KjsConsumer) => void;
 }
 
 export interface Consumer {
@@ -239,7 +237,12 @@ export class KafkaClient {
     };
   }
 
-  async consume(options: ConsumeOptions): Promise<Consumer> {
+  consume(options: ConsumeOptions): Promise<Consumer> {
+    return this.startConsumer(options, () => undefined);
+  }
+
+  /** consume(), plus a hook once run() has started (kafkajs can seek only a running consumer). */
+  private async startConsumer(options: ConsumeOptions, onStart: (consumer: KjsConsumer) => void): Promise<Consumer> {
     const consumer: KjsConsumer = this.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
     await wrap('cannot connect the consumer', consumer.connect());
     await wrap(
@@ -277,7 +280,7 @@ export class KafkaClient {
         },
       }),
     );
-    options.onStart?.(consumer);
+    onStart(consumer);
     return {
       ready,
       commit: (offsets) =>
@@ -337,30 +340,31 @@ export class KafkaClient {
     };
     checkCaughtUp();
     const groupId = `saferoads-reader-${topic}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    let consumer!: Consumer;
     const seeks = [...(options.from ?? new Map<number, bigint>())];
-    consumer = await this.consume({
-      groupId,
-      topics: [topic],
-      fromBeginning: true,
-      autoCommit: false,
-      onBatch: async (records, batch) => {
-        const end = until.get(batch.partition);
-        // A partition not listed in `until` is not read (and does not count towards caughtUp).
-        if (end === undefined) return;
-        const from = options.from?.get(batch.partition) ?? 0n;
-        const wanted = records.filter((r) => r.offset >= from && (options.follow || r.offset < end));
-        if (wanted.length > 0) await options.onBatch(wanted, batch);
-        const last = records.at(-1);
-        if (last && last.offset + 1n >= end && !reached.has(batch.partition)) {
-          reached.add(batch.partition);
-          checkCaughtUp();
-        }
+    const consumer = await this.startConsumer(
+      {
+        groupId,
+        topics: [topic],
+        fromBeginning: true,
+        autoCommit: false,
+        onBatch: async (records, batch) => {
+          const end = until.get(batch.partition);
+          // A partition not listed in `until` is not read (and does not count towards caughtUp).
+          if (end === undefined) return;
+          const from = options.from?.get(batch.partition) ?? 0n;
+          const wanted = records.filter((r) => r.offset >= from && (options.follow || r.offset < end));
+          if (wanted.length > 0) await options.onBatch(wanted, batch);
+          const last = records.at(-1);
+          if (last && last.offset + 1n >= end && !reached.has(batch.partition)) {
+            reached.add(batch.partition);
+            checkCaughtUp();
+          }
+        },
       },
-      onStart: (kjs) => {
+      (kjs) => {
         for (const [partition, offset] of seeks) kjs.seek({ topic, partition, offset: offset.toString() });
       },
-    });
+    );
     return { caughtUp: caught, close: () => consumer.close() };
   }
 

@@ -184,6 +184,14 @@ export class SaferoadsService {
     return service;
   }
 
+  /** The first failure stops the service's progress (no commit after it) and rejects `failed`. */
+  private recordFailure(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.options.onError(error);
+    this.fail(error);
+  }
+
   /** Runs `step` after every earlier step; a failure stops the service's progress (no commit after it). */
   private serial(step: () => Promise<void>): Promise<void> {
     const next = this.chain.then(async () => {
@@ -191,11 +199,7 @@ export class SaferoadsService {
       try {
         await step();
       } catch (error) {
-        if (this.failure === undefined) {
-          this.failure = error;
-          this.options.onError(error);
-          this.fail(error);
-        }
+        this.recordFailure(error);
         throw error;
       }
     });
@@ -361,11 +365,7 @@ export class SaferoadsService {
         if (offsets.length > 0) this.committable = offsets;
         if (Date.now() - this.lastCommitMs >= this.options.commitIntervalMs) await this.commit();
       } catch (error) {
-        if (this.failure === undefined) {
-          this.failure = error;
-          this.options.onError(error);
-          this.fail(error);
-        }
+        this.recordFailure(error);
       } finally {
         this.batchesInFlight--;
       }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import * as flatbuffers from 'flatbuffers';
 import { describe, expect, it } from 'vitest';
+import { allocateEventColumns } from '../../src/kernel/kernel.js';
 import {
-  allocateEventColumns,
   decodeLoopEventBatch,
   encodeLoopEventBatch,
   hasLoopEventBatchIdentifier,

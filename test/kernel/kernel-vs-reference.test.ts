@@ -13,6 +13,7 @@ import type { KernelOptions, WindowKernel } from '../../src/kernel/kernel.js';
 import { ReferenceKernel, eventColumns, type LoopEvent } from '../../src/kernel/reference.js';
 import { WasmKernel, type WasmKernelOptions } from '../../src/kernel/wasm-kernel.js';
 import { windowSpec, type WindowSpec } from '../../src/kernel/window-spec.js';
+import { ev, OPTIONS } from './fixtures.js';
 
 /*
  * The WASM kernel against the plain TypeScript reference (src/kernel/reference.ts) on random
@@ -531,23 +532,6 @@ describe('WASM kernel vs reference', () => {
     },
     PROPERTY_TIMEOUT_MS,
   );
-
-  const SPEC = windowSpec({ advanceS: 60, shortS: 60, longS: 180, graceS: 10, maxSkewS: 300, idleTimeoutS: 60, leadS: 60 });
-  const OPTIONS: KernelOptions = { spec: SPEC, pointCapacity: 4, partitions: 2, startWallClockS: 1000 };
-  const ev = (t: number, o: Partial<LoopEvent> = {}): LoopEvent => ({
-    tIn1: t - 2,
-    tOut1: t - 1.5,
-    tIn2: t - 1,
-    tOut2: t,
-    speed: 50,
-    gapM: 20,
-    gapS: 1.5,
-    length: 4,
-    point: 0,
-    lane: 1,
-    partition: 0,
-    ...o,
-  });
 
   it('PANE_FULL at 65535 vehicles in one pane of one point, like the reference', () => {
     const steps: Step[] = [];

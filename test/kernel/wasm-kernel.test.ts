@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeLoopEventBatch } from '../../src/codec/loop-event-batch.js';
 import { ErrorCodes, KernelError, SaferoadsError } from '../../src/errors.js';
 import { EVENT_F64_COLUMNS, EVENT_I32_COLUMNS, Reason, ROW_F64, type ReasonCode } from '../../src/kernel/contract.js';
-import type { EventColumns, KernelOptions, KernelOutput } from '../../src/kernel/kernel.js';
+import type { KernelOutput } from '../../src/kernel/kernel.js';
 import {
   expectedKernelConstants,
   loadKernelModule,
@@ -13,6 +13,7 @@ import {
 } from '../../src/kernel/wasm-kernel.js';
 import { eventColumns, type LoopEvent as Ev } from '../../src/kernel/reference.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
+import { ev, OPTIONS, SPEC } from './fixtures.js';
 
 /*
  * The WASM kernel on its own: loading, the contract constants, every rejection reason, init-time
@@ -20,24 +21,6 @@ import { windowSpec } from '../../src/kernel/window-spec.js';
  * (including malformed messages). Agreement with the TS reference on random streams is
  * kernel-vs-reference.test.ts.
  */
-
-const SPEC = windowSpec({ advanceS: 60, shortS: 60, longS: 180, graceS: 10, maxSkewS: 300, idleTimeoutS: 60, leadS: 60 });
-const OPTIONS: KernelOptions = { spec: SPEC, pointCapacity: 4, partitions: 2, startWallClockS: 1000 };
-
-const ev = (t: number, o: Partial<Ev> = {}): Ev => ({
-  tIn1: t - 2,
-  tOut1: t - 1.5,
-  tIn2: t - 1,
-  tOut2: t,
-  speed: 50,
-  gapM: 20,
-  gapS: 1.5,
-  length: 4,
-  point: 0,
-  lane: 1,
-  partition: 0,
-  ...o,
-});
 
 interface WasmApi {
   Instance: new (module: unknown, imports: object) => { exports: Record<string, unknown> };
