@@ -7,7 +7,7 @@
 //   32  f64 laneSpeedSum[8]
 //   96  i32 hist[48]          (ends at 288)
 
-import { MAX_LANES, ROW_BYTES, ROW_LONG, ROW_SHORT, SPEED_BIN_KMH, SPEED_BINS, STAT_FIELDS } from './constants';
+import { MAX_LANES, ROW_BYTES, ROW_LONG, ROW_SHORT, SPEED_BIN_KMH, SPEED_BINS, SPEED_SHIFT_KMH, STAT_FIELDS } from './constants';
 import {
   finalEndCapacity,
   finalEndsPtr,
@@ -76,7 +76,7 @@ function emitEnd(endRel: i32, endS: f64): void {
     if (load<i32>(entry, 8) == 0) continue;
     store<f64>(row, <f64>point);
     store<f64>(row, endS, 8);
-    aggregateWindows(pointRing(point), endRel, row, load<f64>(entry), load<f64>(entry, 16));
+    aggregateWindows(pointRing(point), endRel, row, load<f64>(entry), SPEED_SHIFT_KMH);
     row += <usize>ROW_BYTES;
     rows++;
   }

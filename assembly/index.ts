@@ -12,7 +12,7 @@ import { rejectionCount } from './ingest';
 import { finalEndCount, rowCount } from './emit';
 import * as L from './layout';
 import { clearRings } from './pane';
-import { registerPoint, registeredCount, resetSpeedShifts } from './points';
+import { registerPoint, registeredCount } from './points';
 import { fbEventCount, fbPointIdCount, LOOP_EVENT_BYTES } from './flatbuffers';
 import { nextEndS, resetPartitions, setExternalWatermark, started, watermark } from './watermark';
 
@@ -56,7 +56,6 @@ export function init(
 export function reset(): void {
   clearRings(L.panesPtr, <usize>L.pointCapacity * <usize>L.ringPanes);
   resetPartitions(startWallClock);
-  resetSpeedShifts();
 }
 
 /** Registers a point or changes its allowed speed (NaN = none). 0 = ok, 1 = index out of range. */

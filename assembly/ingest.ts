@@ -29,10 +29,11 @@ import {
   REASON_SPEED_OUT_OF_RANGE,
   REASON_TOO_FAR_AHEAD,
   REASON_UNKNOWN_POINT,
+  SPEED_SHIFT_KMH,
 } from './constants';
 import { advanceS, batchCapacity, F64_COLUMN_STRIDE, f64Column, graceS, I32_COLUMN_STRIDE, ringBytes, i32Column, maxSkewS, PANE_BYTES, partitionCount, pointCapacity, rejectionsPtr, ringPanes } from './layout';
 import { addToPane, exactToI32, PANE_COUNT, slotOf } from './pane';
-import { isRegistered, pointEntry, pointRing, speedShiftOf } from './points';
+import { isRegistered, pointEntry, pointRing } from './points';
 import { emitFinalEnds, resetEmitOutput } from './emit';
 import {
   acceptOnPartition,
@@ -196,7 +197,7 @@ export function ingest(start: i32, end: i32, nowS: f64, checkPartitions: bool): 
           reason = REASON_PANE_FULL;
         } else {
           const entry = pointEntry(point);
-          addToPane(pane, q, tIn1, tOut1, speed, gapM, gapS, length, lane, load<f64>(entry), speedShiftOf(entry, speed));
+          addToPane(pane, q, tIn1, tOut1, speed, gapM, gapS, length, lane, load<f64>(entry), SPEED_SHIFT_KMH);
           acceptOnPartition(load<i32>(n, I32_AT_PARTITION), tOut2, nowS);
           if (nextEndS <= watermark && !emitFinalEnds()) return i + 1;
         }

@@ -3,6 +3,7 @@ import {
   MAX_LANES,
   MAX_LENGTH_M,
   MAX_SPEED_KMH,
+  SPEED_SHIFT_KMH,
   PANE_COUNTER_MAX,
   Reason,
   SPEED_BIN_KMH,
@@ -33,7 +34,6 @@ export class JsPaneKernel {
   private readonly allowed: Float64Array;
   private readonly registered: Uint8Array;
   /** Speed of each point's first accepted event: panes sum deviations from it (as the WASM kernel). */
-  private readonly speedShift: Float64Array;
   private readonly paneIndex: Int32Array;
   /** count, headway<1s, headway<2s, long vehicles, over limit: 5 per slot. */
   private readonly counters: Uint16Array;
@@ -71,7 +71,6 @@ export class JsPaneKernel {
     const slots = this.pointCapacity * this.ringPanes;
     this.allowed = new Float64Array(this.pointCapacity);
     this.registered = new Uint8Array(this.pointCapacity);
-    this.speedShift = new Float64Array(this.pointCapacity);
     this.paneIndex = new Int32Array(slots);
     this.counters = new Uint16Array(slots * 5);
     this.sums = new Float64Array(slots * 8);
@@ -92,7 +91,6 @@ export class JsPaneKernel {
 
   reset(): void {
     this.paneIndex.fill(-0x80000000);
-    this.speedShift.fill(NaN);
     this.partitionMax.fill(-Infinity);
     this.lastSeen.fill(this.startWallClockS);
     this.seen.fill(0);
@@ -153,8 +151,7 @@ export class JsPaneKernel {
           if (this.paneIndex[slot] === q && this.counters[slot * 5] >= PANE_COUNTER_MAX) {
             reason = Reason.PANE_FULL;
           } else {
-            if (Number.isNaN(this.speedShift[point])) this.speedShift[point] = speed;
-            this.addToPane(slot, q, tIn1, tOut1, speed, gapM, gapS, length, lane, this.allowed[point], this.speedShift[point]);
+            this.addToPane(slot, q, tIn1, tOut1, speed, gapM, gapS, length, lane, this.allowed[point], SPEED_SHIFT_KMH);
             this.acceptOnPartition(cPartition[i], t, nowS);
             accepted++;
           }

@@ -4,40 +4,75 @@ import type { EventColumns } from '../kernel/kernel.js';
 import type { WindowSpec } from '../kernel/window-spec.js';
 
 /**
+ * Where one partition starts in a new pipeline (after an assignment). A partition with a restart
+ * point (offsets.ts) resumes: its points' rows up to `publishedThrough` are already on the output
+ * topic, and `maxEventTime` is its largest admitted event time before the first record re-read.
+ */
+export interface PartitionStart {
+  resumed: boolean;
+  /** Window ends up to here are published for this partition's points (−Infinity: none). */
+  publishedThrough: number;
+  /** Largest admitted event time before the first record to read (−Infinity: none). */
+  maxEventTime: number;
+  /** The partition had nothing to read when it was assigned (its position was its end offset). */
+  caughtUp: boolean;
+}
+
+/**
+ * A fetch that came back within this many seconds is evidence that the partitions it did not
+ * deliver are caught up. Without it (the broker down, a rebalance, a stalled client) no partition
+ * may turn idle: silence we cannot observe is not silence of the producer.
+ */
+export const FETCH_EVIDENCE_S = 10;
+
+/**
  * The service's single clock: decides, event by event and before any shard sees it, whether an event
  * is admitted, and moves the stream watermark. Shards run their kernels on this watermark (external
  * mode), so every shard emits the same window ends and the output does not depend on the number of
  * shards or on how events were batched.
  *
- * Rules (contract.ts order for the field checks, then time):
- * - Partition watermark = largest admitted event time − grace. Stream watermark W = min over the
- *   partitions that are not idle; a partition that has delivered nothing yet holds W at −∞ until it
- *   is idle (no admitted event for idleTimeoutS of wall clock), as in Flink: a replay that reads
- *   partitions at different speeds stays right. W never decreases.
- * - The stream starts when W first becomes finite: the first window end is the end of the pane
- *   holding that W. Before the start nothing is late.
- * - After the start: LATE if W >= the end of its pane.
- * - The shards' rings hold `ringPanes` panes from the first pane the oldest unemitted window needs.
- *   Before the start, events wait in the host and may span only ringPanes − longPanes panes (what
- *   the rings are sure to hold once W is known). An event beyond (`fits` false) is not refused but
- *   waits: the router parks its partition until W moves.
- * - A refused event changes nothing.
+ * Every decision that changes a window's content is a function of the partition's own log, so a
+ * restart that re-reads a partition from its restart point makes exactly the same decisions and
+ * recomputes bit-identical windows:
+ * - LATE: an event whose pane ended at or before its partition's watermark (the largest admitted
+ *   event time of that partition − grace), as Kafka Streams' per-task stream time. Also LATE (output
+ *   unaffected either way): a pane no window still to come needs.
+ * - The first window end of a partition is the end of the pane holding its first event − grace, or
+ *   the one after its restart point; rows of its points before that are not published.
+ *
+ * The stream watermark W (when window ends become final) is the minimum over the assigned
+ * partitions that are not idle of max(partition watermark, restart point end). A partition is idle
+ * only when the consumer has evidence that it is caught up — it has nothing waiting here, its last
+ * batch reached the high watermark, fetches keep coming back — and it delivered nothing for
+ * idleTimeoutS. A broker outage, a paused partition or a rebalance never makes a partition idle.
+ *
+ * The stream starts once every assigned partition is known (resumed, or its first event seen) or
+ * idle: nothing is admitted before, so the start does not depend on batch sizes. Alignment: an
+ * event the shards' rings cannot hold yet (its partition runs ahead) is not refused; the router
+ * parks its partition until W moves (`fits`).
  */
 export class Admission {
   private readonly partitionMax: Float64Array;
-  private readonly lastSeen: Float64Array;
-  private readonly known: Uint8Array;
+  /** Lower bound of a partition's watermark: its restart point end, or its first event − grace. */
+  private readonly floorW: Float64Array;
+  private readonly publishedEnd: Float64Array;
+  /** First pane a window to come needs, per partition (from publishedEnd). */
+  private readonly floorPane: Float64Array;
+  private readonly firstTime: Float64Array;
+  private readonly resumed: Uint8Array;
+  private readonly lastActivity: Float64Array;
+  private readonly caughtUp: Uint8Array;
+  private readonly backlog: Uint8Array;
   /** Partitions this instance reads; the others (owned by other instances) do not hold W back. */
   private readonly assigned: Uint8Array;
+  private lastFetchS = -Infinity;
   /** The partition holding the minimum at the last scan (-1: none), and that scan's wall clock. */
   private minSlot = -1;
   private scannedAtS = NaN;
   private wm = -Infinity;
   /** Oldest window end not yet final; NaN before the start. */
   private nextEndS = NaN;
-  /** Before the start: the earliest and latest admitted panes (the shards' rings must hold both). */
-  private earliestPane = Infinity;
-  private latestPane = -Infinity;
+  private startWatermarkS = NaN;
 
   constructor(
     private readonly spec: WindowSpec,
@@ -47,44 +82,89 @@ export class Admission {
     private readonly pointKnown: (point: number) => boolean,
   ) {
     this.partitionMax = new Float64Array(partitions).fill(-Infinity);
-    this.lastSeen = new Float64Array(partitions).fill(startWallClockS);
-    this.known = new Uint8Array(partitions);
+    this.floorW = new Float64Array(partitions).fill(-Infinity);
+    this.publishedEnd = new Float64Array(partitions).fill(-Infinity);
+    this.floorPane = new Float64Array(partitions).fill(-Infinity);
+    this.firstTime = new Float64Array(partitions).fill(NaN);
+    this.resumed = new Uint8Array(partitions);
+    this.lastActivity = new Float64Array(partitions).fill(startWallClockS);
+    this.caughtUp = new Uint8Array(partitions);
+    this.backlog = new Uint8Array(partitions);
     this.assigned = new Uint8Array(partitions).fill(1);
   }
 
-  /** Which partition slots this instance reads (all, until told otherwise). */
-  setAssigned(slots: readonly number[]): void {
+  /**
+   * Which partition slots this instance reads (all, until told otherwise), and where each starts.
+   * Call once, before the first event.
+   */
+  setAssigned(slots: readonly number[], starts: ReadonlyMap<number, PartitionStart> = new Map(), nowS = NaN): void {
     this.assigned.fill(0);
-    for (const s of slots) this.assigned[s] = 1;
+    for (const s of slots) {
+      this.assigned[s] = 1;
+      const start = starts.get(s);
+      if (!start) continue;
+      this.partitionMax[s] = start.maxEventTime;
+      this.caughtUp[s] = start.caughtUp ? 1 : 0;
+      if (start.resumed) {
+        this.resumed[s] = 1;
+        this.setPublishedEnd(s, start.publishedThrough);
+        this.floorW[s] = start.publishedThrough;
+      }
+    }
     this.scannedAtS = NaN;
+    if (!Number.isNaN(nowS)) this.tryStart(nowS);
+  }
+
+  private setPublishedEnd(slot: number, end: number): void {
+    const { advanceS, longS } = this.spec;
+    this.publishedEnd[slot] = end;
+    this.floorPane[slot] = (end + advanceS - longS) / advanceS;
+  }
+
+  /** Rows of `slot`'s points are published for window ends after this only. */
+  publishedThrough(slot: number): number {
+    return this.publishedEnd[slot];
+  }
+
+  /** The largest admitted event time of `slot` (−Infinity: none). */
+  maxEventTime(slot: number): number {
+    return this.partitionMax[slot];
+  }
+
+  // ---- idleness evidence -------------------------------------------------------------------------
+
+  /** A batch of `slot` arrived; `caughtUp` when it reached the partition's high watermark. */
+  delivered(slot: number, nowS: number, caughtUp: boolean): void {
+    this.lastActivity[slot] = nowS;
+    this.caughtUp[slot] = caughtUp ? 1 : 0;
   }
 
   /**
-   * Rebuilding window state after a restart: W stays frozen at the restart point until every
-   * partition is re-read up to its committed offset (a window end emitted earlier would miss the
-   * data of partitions not re-read yet). Records re-read were admitted before the restart, so none
-   * is late now, except for panes no window to come needs.
+   * A fetch came back. After a gap in fetching (outage, rebalance) the silence of every partition
+   * is counted anew from now: records may have been written that we could not see.
    */
-  private frozen = false;
-  private rebuildFloorPane = -Infinity;
-  /** W at which the stream started (the shards start their kernels there); NaN before. */
-  private startWatermarkS = NaN;
-
-  /** Starts a rebuild: ends up to `lastEmittedEnd` were emitted before the restart. */
-  beginRebuild(lastEmittedEnd: number): void {
-    const { advanceS, longS } = this.spec;
-    this.frozen = true;
-    this.nextEndS = lastEmittedEnd + advanceS;
-    this.wm = Math.max(this.wm, lastEmittedEnd);
-    this.startWatermarkS = lastEmittedEnd;
-    this.rebuildFloorPane = (lastEmittedEnd + advanceS - longS) / advanceS;
+  fetched(nowS: number): void {
+    if (!(nowS - this.lastFetchS <= FETCH_EVIDENCE_S)) {
+      for (let p = 0; p < this.lastActivity.length; p++) if (this.lastActivity[p] < nowS) this.lastActivity[p] = nowS;
+    }
+    this.lastFetchS = nowS;
   }
 
-  /** Ends a rebuild: W follows the partitions again (and may make window ends final at once). */
-  endRebuild(nowS: number): void {
-    this.frozen = false;
-    this.updateWatermark(nowS);
+  /** Whether records of `slot` wait in the router (a parked partition is never idle). */
+  setBacklog(slot: number, waiting: boolean): void {
+    this.backlog[slot] = waiting ? 1 : 0;
   }
+
+  private isIdle(p: number, nowS: number): boolean {
+    return (
+      this.caughtUp[p] === 1 &&
+      this.backlog[p] === 0 &&
+      nowS - this.lastActivity[p] >= this.spec.idleTimeoutS &&
+      nowS - this.lastFetchS <= FETCH_EVIDENCE_S
+    );
+  }
+
+  // ---- the stream --------------------------------------------------------------------------------
 
   /** The W the stream started at, where the shards' kernels start (NaN before the start). */
   get startWatermark(): number {
@@ -105,22 +185,61 @@ export class Admission {
   }
 
   /**
-   * Every check that refuses an event for good (contract order up to LATE). OK means the event is
-   * valid and not late; whether the shards' rings can take it yet is `fits`.
+   * Every check that refuses an event for good from its fields and its partition's own history
+   * (contract order up to LATE). OK means the event is valid and not late.
    */
   check(c: EventColumns, i: number, nowS: number): ReasonCode {
     const fields = checkEventFields(c, i, this.pointKnown);
     if (fields !== Reason.OK) return fields;
     const t = c.tOut2[i];
     if (t > nowS + this.spec.maxSkewS) return Reason.TOO_FAR_AHEAD;
-    const pane = Math.floor(t / this.spec.advanceS);
-    if (this.frozen) {
-      // A rebuild re-reads records that may also hold events of panes no coming window needs.
-      if (pane < this.rebuildFloorPane) return Reason.LATE;
-    } else if (this.started && this.wm >= (pane + 1) * this.spec.advanceS) {
-      return Reason.LATE;
-    }
+    const { advanceS, graceS } = this.spec;
+    if ((Math.floor(t / advanceS) + 1) * advanceS <= this.partitionMax[c.partition[i]] - graceS) return Reason.LATE;
     return Reason.OK;
+  }
+
+  /**
+   * Whether a window still to come needs `pane` (after `observe`). An event of a pane nobody needs
+   * is refused as LATE; it changes no output.
+   */
+  needed(slot: number, pane: number): boolean {
+    if (pane < this.floorPane[slot]) return false;
+    if (!this.started) return true;
+    const { advanceS, longS } = this.spec;
+    return pane >= (this.nextEndS - longS) / advanceS;
+  }
+
+  /**
+   * Before the start: a checked event of `slot`. Its partition is known from now on (its first
+   * event fixes its first window end); the stream starts when every assigned partition is known or
+   * idle. Returns whether the stream has started.
+   */
+  noteFirst(slot: number, t: number, nowS: number): boolean {
+    if (this.started) return true;
+    if (this.resumed[slot] === 0 && Number.isNaN(this.firstTime[slot])) {
+      this.firstTime[slot] = t;
+      const w0 = t - this.spec.graceS;
+      this.floorW[slot] = w0;
+      this.setPublishedEnd(slot, Math.floor(w0 / this.spec.advanceS) * this.spec.advanceS);
+    }
+    this.tryStart(nowS);
+    return this.started;
+  }
+
+  private tryStart(nowS: number): void {
+    if (this.started) return;
+    let w0 = Infinity;
+    for (let p = 0; p < this.assigned.length; p++) {
+      if (!this.assigned[p]) continue;
+      if (this.resumed[p] === 1) w0 = Math.min(w0, this.publishedEnd[p]);
+      else if (!Number.isNaN(this.firstTime[p])) w0 = Math.min(w0, this.floorW[p]);
+      else if (!this.isIdle(p, nowS)) return;
+    }
+    if (!Number.isFinite(w0)) return;
+    this.startWatermarkS = w0;
+    this.nextEndS = (Math.floor(w0 / this.spec.advanceS) + 1) * this.spec.advanceS;
+    this.wm = Math.max(this.wm, w0);
+    this.updateWatermark(nowS);
   }
 
   /**
@@ -132,49 +251,37 @@ export class Admission {
     const t = c.tOut2[i];
     const raised = t > this.partitionMax[p];
     if (raised) this.partitionMax[p] = t;
-    const joined = this.known[p] === 0 || nowS - this.lastSeen[p] >= this.spec.idleTimeoutS;
-    this.known[p] = 1;
-    this.lastSeen[p] = nowS;
-    // The min over partitions can only change if the minimum partition moved, a partition joined
-    // the active set, or the wall clock moved (idleness): skip the O(partitions) scan otherwise.
-    if (joined || nowS !== this.scannedAtS || (raised && (p === this.minSlot || this.minSlot < 0))) this.updateWatermark(nowS);
+    // The min over partitions can only change if the minimum partition moved or the wall clock
+    // moved (idleness): skip the O(partitions) scan otherwise.
+    if (nowS !== this.scannedAtS || (raised && (p === this.minSlot || this.minSlot < 0))) this.updateWatermark(nowS);
   }
 
   /**
-   * Whether the shards' rings can hold `pane` now. Not yet means other partitions hold W back (or
-   * the stream has not started): the caller parks this partition until W moves (watermark
-   * alignment), instead of refusing data that is merely early.
+   * Whether the shards' rings can hold `pane` now. Not yet means other partitions hold W back: the
+   * caller parks this partition until W moves (watermark alignment), instead of refusing data that
+   * is merely early.
    */
   fits(pane: number): boolean {
-    const { advanceS, longS, ringPanes, longPanes } = this.spec;
-    if (this.started) return pane < (this.nextEndS - longS) / advanceS + ringPanes;
-    // Before the start W is unknown; it will be at least the earliest event time − grace, so the
-    // shards' rings will reach at least (ringPanes − longPanes) panes past the earliest pane.
-    return Math.max(this.latestPane, pane) - Math.min(this.earliestPane, pane) < ringPanes - longPanes;
+    const { advanceS, longS, ringPanes } = this.spec;
+    return this.started && pane < (this.nextEndS - longS) / advanceS + ringPanes;
   }
 
-  /** Records that an event of `pane` went to the shards (bounds the ring before the start). */
-  place(pane: number): void {
-    if (this.started) return;
-    if (pane < this.earliestPane) this.earliestPane = pane;
-    if (pane > this.latestPane) this.latestPane = pane;
-  }
-
-  /** Lets wall-clock time pass: idle partitions stop holding W back. */
+  /** Lets wall-clock time pass: idle partitions stop holding W back (or stop holding the start). */
   tick(nowS: number): void {
-    this.updateWatermark(nowS);
+    if (!this.started) this.tryStart(nowS);
+    else this.updateWatermark(nowS);
   }
 
-  /** W = max(W, min over non-idle partitions of partition watermarks); starts the stream once finite. */
+  /** W = max(W, min over non-idle partitions of their watermarks). */
   private updateWatermark(nowS: number): void {
-    const { graceS, idleTimeoutS, advanceS } = this.spec;
+    const { graceS } = this.spec;
     let candidate = Infinity;
     let active = 0;
     let minSlot = -1;
     for (let p = 0; p < this.partitionMax.length; p++) {
-      if (!this.assigned[p] || nowS - this.lastSeen[p] >= idleTimeoutS) continue;
+      if (!this.assigned[p] || this.isIdle(p, nowS)) continue;
       active++;
-      const w = this.known[p] ? this.partitionMax[p] - graceS : -Infinity;
+      const w = Math.max(this.partitionMax[p] - graceS, this.floorW[p]);
       if (w < candidate || minSlot < 0) {
         candidate = w;
         minSlot = p;
@@ -182,12 +289,8 @@ export class Admission {
     }
     this.minSlot = minSlot;
     this.scannedAtS = nowS;
-    if (this.frozen || active === 0 || candidate <= this.wm) return;
+    if (!this.started || active === 0 || candidate <= this.wm) return;
     this.wm = candidate;
-    if (!this.started && Number.isFinite(candidate)) {
-      this.nextEndS = (Math.floor(candidate / advanceS) + 1) * advanceS;
-      this.startWatermarkS = candidate;
-    }
   }
 
   /** True when a window end became final and was not taken yet. */

@@ -38,9 +38,17 @@ interface Backlog {
   event: number;
   /** Events of FlatBuffers record `next` refused so far (kept while parked inside it). */
   refused?: [number, string][];
+  /** The partition's largest admitted event time before record `maxBeforeOf` (restart points). */
+  maxBefore: number;
+  maxBeforeOf: number;
 }
 
+/** Dead-letter reason of a record whose key is not its event's point_id. */
+export const KEY_MISMATCH = 'KEY_MISMATCH';
+
 const PARKED = -1;
+/** A valid event in a record whose key is not its point_id (a host reason, after the field checks). */
+const KEY_MISMATCHED = -2;
 
 /**
  * Host stage: decodes records (seed JSON or FlatBuffers LoopEventBatch), admits each event against
@@ -68,16 +76,25 @@ export class Router {
   private parkChanges = new Map<number, boolean>();
   private offset = 0;
   private slot = 0;
+  private maxBefore = -Infinity;
+  /** Per point: its point_id as bytes, to compare with record keys without allocating. */
+  private readonly pointIdBytes: Buffer[];
   /**
-   * Rebuilding after a restart: records before the committed offsets are routed again to restore
-   * window state, but their dead letters were written the first time and are not written again.
+   * Per partition slot: records before this offset are re-read after an assignment (from the
+   * restart point up to the committed offset): they restore window state, but their dead letters
+   * were written the first time and are not written again.
    */
-  rebuilding = false;
+  private readonly replayUntil: Float64Array;
+  /** Per point: the partition its events arrive on (the producers' partitioner decides; learned). */
+  readonly pointPartition: Int32Array;
+
+  /** Dead letters of re-read records: written the first time, dropped now. */
+  private readonly discarded: DeadLetter[] = [];
 
   constructor(
     private readonly admission: Admission,
     private readonly pool: ShardPool,
-    points: RoadPointTable,
+    private readonly points: RoadPointTable,
     private readonly offsets: OffsetTracker,
     private readonly advanceS: number,
     partitions: number,
@@ -87,6 +104,9 @@ export class Router {
     this.pendingSources = Array.from({ length: pool.shards }, () => []);
     this.indexOf = (id) => points.indexOf(id);
     this.backlogs = Array.from({ length: partitions }, () => []);
+    this.replayUntil = new Float64Array(partitions).fill(-1);
+    this.pointIdBytes = points.points.map((p) => Buffer.from(p.pointId));
+    this.pointPartition = new Int32Array(points.points.length).fill(-1);
     this.parked = new Array<boolean>(partitions).fill(false);
     this.shardStarted = new Array<boolean>(pool.shards).fill(false);
   }
@@ -96,7 +116,7 @@ export class Router {
    * waiting. Flushes are appended to `flushes`, unusable records to `deadLetters`.
    */
   route(records: readonly IncomingRecord[], slot: number, nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
-    this.backlogs[slot].push({ records, next: 0, event: 0 });
+    this.backlogs[slot].push({ records, next: 0, event: 0, maxBefore: -Infinity, maxBeforeOf: -1 });
     if (!this.parked[slot]) this.drain(slot, nowS, flushes, deadLetters);
     this.retryParked(nowS, flushes, deadLetters);
     this.flush(nowS, flushes, false);
@@ -110,24 +130,14 @@ export class Router {
     this.flush(nowS, flushes, false);
   }
 
-  /**
-   * Starts a rebuild after a restart: window ends up to `lastEmittedEnd` were emitted, so the
-   * kernels start there (their first window end is lastEmittedEnd + advance) and the records
-   * re-read from the restart point refill their panes without emitting anything.
-   */
-  beginRebuild(lastEmittedEnd: number): void {
-    this.rebuilding = true;
-    this.admission.beginRebuild(lastEmittedEnd);
+  /** Records of `slot` before `offset` are re-read (no dead letters again). */
+  replayBefore(slot: number, offset: number): void {
+    this.replayUntil[slot] = offset;
   }
 
-  /** Ends a rebuild: W follows the partitions again; what is final now is emitted. */
-  endRebuild(nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): void {
-    this.flush(nowS, flushes, false);
-    this.rebuilding = false;
-    this.admission.endRebuild(nowS);
-    if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
-    this.retryParked(nowS, flushes, deadLetters);
-    this.flush(nowS, flushes, false);
+  /** Whether `record` is re-read after an assignment (its dead letters were written before). */
+  isReplay(record: IncomingRecord): boolean {
+    return Number(record.offset) < this.replayUntil[record.partition];
   }
 
   /** Partitions whose state changed since the last call: true = parked (pause it), false = resume. */
@@ -147,19 +157,27 @@ export class Router {
   private setParked(slot: number, parked: boolean): void {
     if (this.parked[slot] === parked) return;
     this.parked[slot] = parked;
+    this.admission.setBacklog(slot, parked);
     this.parkChanges.set(slot, parked);
   }
 
   /** Routes the backlog of `slot` until it is empty (true) or the partition parks (false). */
   private drain(slot: number, nowS: number, flushes: Flush[], deadLetters: DeadLetter[]): boolean {
     const queue = this.backlogs[slot];
-    const dead = this.rebuilding ? [] : deadLetters;
+    const replayUntil = this.replayUntil[slot];
     this.slot = slot;
     while (queue.length > 0) {
       const b = queue[0];
       while (b.next < b.records.length) {
         const record = b.records[b.next];
         this.offset = Number(record.offset);
+        if (b.maxBeforeOf !== b.next) {
+          b.maxBefore = this.admission.maxEventTime(slot);
+          b.maxBeforeOf = b.next;
+        }
+        this.maxBefore = b.maxBefore;
+        const dead = this.offset < replayUntil ? this.discarded : deadLetters;
+        this.discarded.length = 0;
         const value = record.value;
         const done =
           value !== null && hasLoopEventBatchIdentifier(value)
@@ -170,6 +188,7 @@ export class Router {
           return false;
         }
         this.offsets.routed(slot, this.offset);
+        this.offsets.setMaxEventTime(slot, this.admission.maxEventTime(slot));
         b.next++;
         b.event = 0;
         b.refused = undefined;
@@ -208,7 +227,11 @@ export class Router {
     }
     const reason = this.admitOne(b.columns, 0, record, nowS, flushes);
     if (reason === PARKED) return false;
-    if (reason !== Reason.OK) dead.push({ record, reason: reasonName(reason), detail: `event refused: ${reasonName(reason)}` });
+    if (reason === KEY_MISMATCHED) {
+      dead.push({ record, reason: KEY_MISMATCH, detail: `the record's key is not its point_id (${this.points.byIndex(b.columns.point[0]).pointId})` });
+    } else if (reason !== Reason.OK) {
+      dead.push({ record, reason: reasonName(reason), detail: `event refused: ${reasonName(reason)}` });
+    }
     return true;
   }
 
@@ -236,7 +259,7 @@ export class Router {
     for (; b.event < columns.count; b.event++) {
       const reason = this.admitOne(columns, b.event, record, nowS, flushes);
       if (reason === PARKED) return false;
-      if (reason !== Reason.OK) (b.refused ??= []).push([b.event, reasonName(reason)]);
+      if (reason !== Reason.OK) (b.refused ??= []).push([b.event, reason === KEY_MISMATCHED ? KEY_MISMATCH : reasonName(reason)]);
     }
     if (b.refused) {
       dead.push({
@@ -250,25 +273,30 @@ export class Router {
   }
 
   /** Admission of one event: refused (a reason), PARKED (its ring slot is not free yet), or sent. */
-  private admitOne(c: EventColumns, i: number, record: IncomingRecord, nowS: number, flushes: Flush[]): ReasonCode | typeof PARKED {
+  private admitOne(c: EventColumns, i: number, record: IncomingRecord, nowS: number, flushes: Flush[]): ReasonCode | typeof PARKED | typeof KEY_MISMATCHED {
     const reason = this.admission.check(c, i, nowS);
     if (reason !== Reason.OK) return reason;
+    // The key decides the partition, so which instance owns the point's state: an event keyed by
+    // another point would be counted by the wrong owner.
+    if (record.key !== null && !record.key.equals(this.pointIdBytes[c.point[i]])) return KEY_MISMATCHED;
+    // Nothing is admitted before the stream starts: the start waits for every partition's first event.
+    if (!this.admission.started && !this.admission.noteFirst(this.slot, c.tOut2[i], nowS)) return PARKED;
     this.admission.observe(c, i, nowS);
+    const pane = Math.floor(c.tOut2[i] / this.advanceS);
+    if (!this.admission.needed(this.slot, pane)) return Reason.LATE;
     // Emit what became final first: that moves the rings on, and the event may fit afterwards.
     if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
-    const pane = Math.floor(c.tOut2[i] / this.advanceS);
     if (!this.admission.fits(pane)) return PARKED;
-    const shard = ShardPool.shardOf(c.point[i], this.pool.shards);
+    const point = c.point[i];
+    this.pointPartition[point] = this.slot;
+    const shard = ShardPool.shardOf(point, this.pool.shards);
     const batch = this.pending[shard];
     if (batch.full) {
-      // Before the start events wait here, and the shards get nothing yet; a full batch parks.
-      if (!this.admission.started) return PARKED;
       const flush: Flush = { finalEnds: [], createdAtMs: performance.now(), results: [], sources: [] };
       this.sendShard(shard, nowS, NaN, flush);
       flushes.push(flush);
     }
-    this.admission.place(pane);
-    this.offsets.admitted(this.slot, this.offset, pane);
+    this.offsets.admitted(this.slot, this.offset, pane, this.maxBefore);
     batch.append(c, i);
     this.pendingSources[shard].push(record);
     return Reason.OK;

@@ -1,42 +1,51 @@
 /**
- * What the service commits with each input offset, so a restart rebuilds exactly the window state
- * the windows still to come need:
- * - `end`: the last window end whose rows are acknowledged on the output topic;
- * - `rebuild`: per partition, the smallest offset of a record holding an event of a pane that a
- *   window after `end` still needs. A restart re-reads [rebuild, committed) into the kernels
- *   without emitting, then goes on from the committed offset.
+ * What the service commits with each input offset of a partition, so whoever owns the partition
+ * next rebuilds exactly the window state the windows still to come need. Each partition's restart
+ * point is sufficient on its own (partitions may be committed by different members at different
+ * times):
+ * - `end`: the last window end whose rows for this partition's points are acknowledged;
+ * - `rebuild`: the smallest offset of a record holding an event of a pane that a window after
+ *   `end` needs. The next owner re-reads [rebuild, committed) without writing dead letters again,
+ *   publishes rows of this partition's points for ends after `end` only, then goes on;
+ * - `max`: the partition's largest admitted event time before `rebuild`, so the re-read makes the
+ *   same lateness decisions as the first read (admission.ts).
  */
 export interface RestartPoint {
   end: number;
   rebuild: bigint;
+  max: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 
 export function encodeRestartPoint(p: RestartPoint): string {
-  return JSON.stringify({ v: VERSION, end: p.end, rebuild: p.rebuild.toString() });
+  return JSON.stringify({ v: VERSION, end: p.end, rebuild: p.rebuild.toString(), max: Number.isFinite(p.max) ? p.max : null });
 }
 
 /** undefined for metadata saferoads did not write (or an older format): start without a rebuild. */
 export function decodeRestartPoint(metadata: string | null): RestartPoint | undefined {
   if (!metadata) return undefined;
   try {
-    const o = JSON.parse(metadata) as { v?: unknown; end?: unknown; rebuild?: unknown };
+    const o = JSON.parse(metadata) as { v?: unknown; end?: unknown; rebuild?: unknown; max?: unknown };
     if (o.v !== VERSION || typeof o.end !== 'number' || !Number.isFinite(o.end) || typeof o.rebuild !== 'string') return undefined;
-    return { end: o.end, rebuild: BigInt(o.rebuild) };
+    if (o.max !== null && (typeof o.max !== 'number' || !Number.isFinite(o.max))) return undefined;
+    return { end: o.end, rebuild: BigInt(o.rebuild), max: o.max ?? -Infinity };
   } catch {
     return undefined;
   }
 }
 
 /**
- * Per partition slot: the next offset to read, and for each recent pane the smallest offset of a
- * record that put an event into it (a small ring indexed by pane; O(1) per event).
+ * Per partition slot: the next offset to read, its largest admitted event time, and for each recent
+ * pane the smallest offset of a record that put an event into it with the partition's largest event
+ * time before that record (a small ring indexed by pane; O(1) per event).
  */
 export class OffsetTracker {
   private readonly position: Float64Array;
+  private readonly maxEventTime: Float64Array;
   private readonly paneTag: Float64Array;
   private readonly paneMinOffset: Float64Array;
+  private readonly paneMaxBefore: Float64Array;
 
   constructor(
     partitions: number,
@@ -44,8 +53,10 @@ export class OffsetTracker {
     private readonly slots: number,
   ) {
     this.position = new Float64Array(partitions).fill(-1);
+    this.maxEventTime = new Float64Array(partitions).fill(-Infinity);
     this.paneTag = new Float64Array(partitions * slots).fill(NaN);
     this.paneMinOffset = new Float64Array(partitions * slots);
+    this.paneMaxBefore = new Float64Array(partitions * slots);
   }
 
   /** A record at `offset` of partition `slot` was routed (all of its events). */
@@ -53,20 +64,28 @@ export class OffsetTracker {
     if (offset + 1 > this.position[slot]) this.position[slot] = offset + 1;
   }
 
-  /** Sets where reading of `slot` starts (the committed offset), before any record. */
-  startAt(slot: number, offset: number): void {
+  /** Sets where reading of `slot` starts and its largest event time before, before any record. */
+  startAt(slot: number, offset: number, maxEventTime = -Infinity): void {
     this.position[slot] = offset;
+    this.maxEventTime[slot] = maxEventTime;
   }
 
-  /** An event of the record at `offset` went into `pane`. */
-  admitted(slot: number, offset: number, pane: number): void {
+  /**
+   * An event of the record at `offset` went into `pane`; `maxBefore` is the partition's largest
+   * admitted event time before that record.
+   */
+  admitted(slot: number, offset: number, pane: number, maxBefore: number): void {
     const at = slot * this.slots + (((pane % this.slots) + this.slots) % this.slots);
-    if (this.paneTag[at] !== pane) {
+    if (this.paneTag[at] !== pane || offset < this.paneMinOffset[at]) {
       this.paneTag[at] = pane;
       this.paneMinOffset[at] = offset;
-    } else if (offset < this.paneMinOffset[at]) {
-      this.paneMinOffset[at] = offset;
+      this.paneMaxBefore[at] = maxBefore;
     }
+  }
+
+  /** The partition's largest admitted event time so far (the router reports it per record). */
+  setMaxEventTime(slot: number, t: number): void {
+    this.maxEventTime[slot] = t;
   }
 
   /** The next offset to read of `slot` (-1: nothing read or set). */
@@ -74,13 +93,20 @@ export class OffsetTracker {
     return this.position[slot];
   }
 
-  /** Smallest offset holding an event of a pane >= firstPane; the position when there is none. */
-  rebuildOffset(slot: number, firstPane: number): number {
+  /**
+   * Smallest offset holding an event of a pane >= firstPane (the position when there is none), and
+   * the partition's largest admitted event time before it.
+   */
+  rebuildPoint(slot: number, firstPane: number): { offset: number; maxBefore: number } {
     let min = this.position[slot];
+    let maxBefore = this.maxEventTime[slot];
     for (let k = 0; k < this.slots; k++) {
       const at = slot * this.slots + k;
-      if (this.paneTag[at] >= firstPane && this.paneMinOffset[at] < min) min = this.paneMinOffset[at];
+      if (this.paneTag[at] >= firstPane && this.paneMinOffset[at] < min) {
+        min = this.paneMinOffset[at];
+        maxBefore = this.paneMaxBefore[at];
+      }
     }
-    return min;
+    return { offset: min, maxBefore };
   }
 }

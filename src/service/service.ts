@@ -1,20 +1,21 @@
 import { ConfigError } from '../errors.js';
-import { REASON_NAMES, ROW_POINT } from '../kernel/contract.js';
-import { windowSpec, type WindowSpec, type WindowSpecOptions } from '../kernel/window-spec.js';
+import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
-import type { RiskRecord, WeatherReading } from '../join/types.js';
-import { KafkaClient, keyPartition, type CommitOffset, type Consumer, type IncomingRecord, type OutgoingRecord, type Producer, type Reader } from '../kafka/client.js';
+import { KafkaClient, keyPartition, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
-import { Admission } from '../pipeline/admission.js';
-import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
+import { Admission, type PartitionStart } from '../pipeline/admission.js';
+import type { DeadLetter } from '../pipeline/dead-letter.js';
 import { RiskRecordBuilder } from '../pipeline/output.js';
 import { type Flush, Router } from '../pipeline/router.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
-import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
-import { decodeWeather } from '../weather/decode.js';
-import { decodeRestartPoint, encodeRestartPoint, OffsetTracker } from './offsets.js';
+import { encodeRestartPoint, OffsetTracker } from './offsets.js';
 import { resolveServiceOptions, type ServiceOptions } from './options.js';
+import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './publisher.js';
+import { planAssignment } from './restart.js';
+import { WeatherFeed } from './weather-feed.js';
+
+export type { ServiceStats } from './publisher.js';
 
 export type ServiceInput = Partial<ServiceOptions> & Pick<ServiceOptions, 'pointsPath'>;
 
@@ -40,70 +41,102 @@ export function prepareService(input: ServiceInput): PreparedService {
   };
 }
 
-/** Counters of what went through (read them any time; they only grow). */
-export interface ServiceStats {
-  carRecords: number;
-  weatherReadings: number;
-  deadLetters: number;
-  weatherDeadLetters: number;
-  rowsOut: number;
-  /** The last window end whose rows are acknowledged (NaN: none yet). */
-  lastEnd: number;
-  /**
-   * Emission latency samples, ms: from the watermark passing a window end to its rows acknowledged
-   * by Kafka (the latest LATENCY_SAMPLES).
-   */
-  emissionLatencyMs: number[];
-}
+/**
+ * Everything that depends on which partitions this instance owns: replaced on each assignment.
+ * Per partition it knows where reading stands, which records are re-read, and up to which window
+ * end the partition's points' rows are already published.
+ */
+class Pipeline implements OutputScope {
+  readonly admission: Admission;
+  readonly offsets: OffsetTracker;
+  readonly router: Router;
+  /** Per partition: the next offset to process; records before it are already in the state. */
+  readonly expectedNext = new Map<number, bigint>();
+  /** Per partition: records before this offset were processed by an earlier owner. */
+  readonly replayUntil = new Map<number, bigint>();
+  /** Per partition: the first offset of the last batch that skipped past the expected offset. */
+  readonly gapAt = new Map<number, bigint>();
+  private readonly mine: Uint8Array;
 
-const LATENCY_SAMPLES = 10_000;
-const MAX_BATCHES_IN_FLIGHT = 8;
+  constructor(
+    readonly assigned: readonly number[],
+    private readonly spec: WindowSpec,
+    points: RoadPointTable,
+    pool: ShardPool,
+    partitions: number,
+    /** Per point: the partition its key goes to with the default (murmur2) partitioner. */
+    private readonly keyPartitionOf: Int32Array,
+  ) {
+    const n = points.points.length;
+    this.admission = new Admission(spec, partitions, Date.now() / 1000, (i) => i >= 0 && i < n);
+    this.offsets = new OffsetTracker(partitions, spec.ringPanes + 2);
+    this.router = new Router(this.admission, pool, points, this.offsets, spec.advanceS, partitions);
+    this.mine = new Uint8Array(partitions);
+    for (const p of assigned) this.mine[p] = 1;
+  }
+
+  /** The partition a point's rows belong to: where its events arrive, else where its key goes. */
+  private partitionOf(point: number): number {
+    const seen = this.router.pointPartition[point];
+    return seen >= 0 ? seen : this.keyPartitionOf[point];
+  }
+
+  publishes(point: number, end: number): boolean {
+    const p = this.partitionOf(point);
+    return this.mine[p] === 1 && end > this.admission.publishedThrough(p);
+  }
+
+  isReplay(record: IncomingRecord): boolean {
+    return this.router.isReplay(record);
+  }
+
+  /**
+   * Every assigned partition's position with its own restart point, as of now: the last window
+   * end whose rows for its points are in the flushes just queued, and where the windows after it
+   * start in the input. Partitions still re-reading keep their earlier commit.
+   */
+  restartOffsets(topic: string): CommitOffset[] {
+    const a = this.admission;
+    if (!a.started) return [];
+    const { advanceS, longS } = this.spec;
+    const offsets: CommitOffset[] = [];
+    for (const p of this.assigned) {
+      const position = this.offsets.positionOf(p);
+      if (position < 0 || BigInt(position) < (this.replayUntil.get(p) ?? 0n)) continue;
+      const end = Math.max(a.nextEnd - advanceS, a.publishedThrough(p));
+      const rebuild = this.offsets.rebuildPoint(p, (end + advanceS - longS) / advanceS);
+      offsets.push({
+        topic,
+        partition: p,
+        offset: BigInt(position),
+        metadata: encodeRestartPoint({ end, rebuild: BigInt(rebuild.offset), max: rebuild.maxBefore }),
+      });
+    }
+    return offsets;
+  }
+}
 
 /**
  * The streaming service: Kafka `car` → decode → admit (watermark) → shard (WASM kernels, weather
  * attached) → join (road, calendar) → score → Kafka `road-risk`; bad records → dead-letter topics.
  *
  * Delivery is at-least-once: input offsets are committed only after every output row and dead
- * letter that depends on them is acknowledged, together with a restart point (offsets.ts), and a
- * restart first rebuilds the window state from the input before it emits again.
+ * letter that depends on them is acknowledged, each partition with its own restart point
+ * (offsets.ts), and whoever owns a partition next re-reads it from there before it publishes rows
+ * of its points again (restart.ts). Windows depend only on each partition's log (admission.ts), so
+ * a row published again is byte-identical.
  */
 export class SaferoadsService {
-  readonly stats: ServiceStats = {
-    carRecords: 0,
-    weatherReadings: 0,
-    deadLetters: 0,
-    weatherDeadLetters: 0,
-    rowsOut: 0,
-    lastEnd: NaN,
-    emissionLatencyMs: [],
-  };
+  readonly stats: ServiceStats = emptyStats();
   private consumer?: Consumer;
-  private weatherReader?: Reader;
-  /**
-   * Everything that depends on which partitions this instance owns; replaced on each assignment.
-   * Empty (no partitions) until the consumer joined its group.
-   */
-  private assigned: number[] = [];
-  private admission!: Admission;
-  private offsets!: OffsetTracker;
-  private router!: Router;
-  /** Per point: whether its key's partition is assigned here (only owned points' rows are published). */
-  private owned: Uint8Array;
-  /** Per partition: the next offset to process; records before it are already in the state. */
-  private readonly expectedNext = new Map<number, bigint>();
-  /**
-   * Publishing runs behind routing: each batch's rows and dead letters are sent in order on this
-   * chain while the next batch is routed. At most MAX_BATCHES_IN_FLIGHT batches wait here.
-   */
-  private outputs: Promise<void> = Promise.resolve();
-  private batchesInFlight = 0;
-  /** Offsets (with restart points) whose outputs are all acknowledged: what may be committed. */
-  private committable: CommitOffset[] = [];
-  private lastCommitMs = 0;
+  private readonly weather: WeatherFeed;
+  private readonly publisher: Publisher;
+  private pipeline: Pipeline;
+  private readonly keyPartitionOf: Int32Array;
   private assignedOnce!: () => void;
   private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
   private ticker?: NodeJS.Timeout;
-  /** Every step that touches the router runs in this chain, one at a time. */
+  /** Every step that touches the pipeline runs in this chain, one at a time. */
   private chain: Promise<void> = Promise.resolve();
   private failure?: unknown;
   private stopped = false;
@@ -123,30 +156,36 @@ export class SaferoadsService {
     private readonly client: KafkaClient,
     private readonly pool: ShardPool,
     private readonly producer: Producer,
-    private readonly output: RiskRecordBuilder,
+    output: RiskRecordBuilder,
     private readonly partitions: number,
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
     this.failed.catch(() => undefined);
-    this.owned = new Uint8Array(points.points.length);
-    this.resetPipeline([]);
+    this.keyPartitionOf = Int32Array.from(points.points, (p) => keyPartition(p.pointId, partitions));
+    this.pipeline = this.newPipeline([]);
+    this.weather = new WeatherFeed(client, pool, producer, { weather: options.weatherTopic, dlq: options.weatherDlqTopic }, this.stats);
+    this.publisher = new Publisher({
+      producer,
+      outputTopic: options.outputTopic,
+      carDlqTopic: options.carDlqTopic,
+      commitIntervalMs: options.commitIntervalMs,
+      output,
+      stats: this.stats,
+      onRecord: options.onRecord,
+      log: options.log,
+      onFailure: (error) => this.recordFailure(error),
+      failed: () => this.failure !== undefined,
+    });
   }
 
-  /** A fresh host stage (admission, offsets, router) for the partitions in `assigned`. */
-  private resetPipeline(assigned: readonly number[]): void {
-    const n = this.points.points.length;
-    this.admission = new Admission(this.spec, this.partitions, Date.now() / 1000, (i) => i >= 0 && i < n);
-    this.admission.setAssigned(assigned);
-    this.offsets = new OffsetTracker(this.partitions, this.spec.ringPanes + 2);
-    this.router = new Router(this.admission, this.pool, this.points, this.offsets, this.spec.advanceS, this.partitions);
-    const mine = new Set(assigned);
-    for (const p of this.points.points) this.owned[p.index] = mine.has(keyPartition(p.pointId, this.partitions)) ? 1 : 0;
-    this.assigned = [...assigned].sort((a, b) => a - b);
+  private newPipeline(assigned: readonly number[]): Pipeline {
+    return new Pipeline([...assigned].sort((a, b) => a - b), this.spec, this.points, this.pool, this.partitions, this.keyPartitionOf);
   }
 
   /**
    * Validates the configuration (before connecting anywhere), connects, reads the weather topic up
-   * to its end, rebuilds window state from the committed restart point, then starts consuming.
+   * to its end, then joins the group; each assignment restarts its partitions from their restart
+   * points.
    */
   static async start(options: ServiceInput | PreparedService): Promise<SaferoadsService> {
     const { options: o, spec, points, model, calendar } = 'spec' in options ? options : prepareService(options);
@@ -175,7 +214,7 @@ export class SaferoadsService {
     const producer = await client.producer();
     const service = new SaferoadsService(o, spec, points, client, pool, producer, new RiskRecordBuilder(spec, points, calendar, model), partitions);
     try {
-      await service.startWeather();
+      await service.weather.start();
       await service.startConsuming();
     } catch (error) {
       await service.stop().catch(() => undefined);
@@ -207,99 +246,47 @@ export class SaferoadsService {
     return next;
   }
 
-  // ---- weather: global state, every instance reads all of it -------------------------------------
-
-  private async startWeather(): Promise<void> {
-    const { weatherTopic } = this.options;
-    const until = await this.client.endOffsets(weatherTopic);
-    this.weatherReader = await this.client.read({
-      topic: weatherTopic,
-      until,
-      follow: true,
-      onBatch: async (records) => {
-        const readings: WeatherReading[] = [];
-        const dead: OutgoingRecord[] = [];
-        for (const record of records) {
-          const decoded = decodeWeather(record.value);
-          if (decoded.ok) readings.push(decoded.reading);
-          else dead.push(deadLetterRecord({ record, reason: decoded.reason, detail: decoded.detail }));
-        }
-        this.stats.weatherReadings += readings.length;
-        this.stats.weatherDeadLetters += dead.length;
-        // Shard queues are FIFO: rows emitted after this are joined with these readings.
-        await Promise.all([
-          readings.length > 0 ? this.pool.broadcastWeather(readings) : undefined,
-          dead.length > 0 ? this.producer.send(this.options.weatherDlqTopic, dead) : undefined,
-        ]);
-      },
-    });
-    await this.weatherReader.caughtUp;
-  }
-
-  // ---- assignment: rebuild window state from the committed restart point ----------------------
+  // ---- assignment: each partition restarts from its own restart point ---------------------------
 
   /**
    * Runs (in the serial chain) when the group gives this instance its partitions, at start and on
-   * every rebalance: the window state is rebuilt for exactly the assigned partitions from their
-   * committed restart points, and reading goes on from the committed offsets.
+   * every rebalance: a fresh pipeline reads every assigned partition from its restart point (or
+   * its committed offset), re-reading what an earlier owner processed without publishing it again.
    */
   private async assign(assigned: readonly number[]): Promise<void> {
     const sorted = [...assigned].sort((a, b) => a - b);
-    if (sorted.length === this.assigned.length && sorted.every((p, k) => p === this.assigned[k])) return;
+    const current = this.pipeline.assigned;
+    if (sorted.length === current.length && sorted.every((p, k) => p === current[k])) return;
     // What was processed under the old assignment is committed if the group still lets us; if not
     // (a rebalance in progress), the new owner re-reads a little more.
-    await this.settle();
+    await this.publisher.settle();
+    this.publisher.forget([]);
     await this.pool.reset();
-    this.resetPipeline(sorted);
+    const pipeline = this.newPipeline(sorted);
+    this.pipeline = pipeline;
     this.stats.lastEnd = NaN;
-    this.expectedNext.clear();
     if (sorted.length === 0) return;
     const { carTopic, groupId } = this.options;
-    const committed = (await this.client.committedOffsets(groupId, carTopic)).filter((c) => sorted.includes(c.partition));
-    const restart = committed
-      .filter((c) => c.offset >= 0n)
-      .map((c) => ({ partition: c.partition, committed: c.offset, point: decodeRestartPoint(c.metadata) }));
-    // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
-    // pipeline parked paused: every assigned partition restarts where the new state starts — its
-    // committed offset, or the start of the log when it has none.
-    const earliest = await this.client.startOffsets(carTopic);
-    for (const p of sorted) {
-      const committedAt = restart.find((r) => r.partition === p)?.committed ?? earliest.get(p) ?? 0n;
-      this.offsets.startAt(p, Number(committedAt));
-      this.expectedNext.set(p, committedAt);
-      this.consumer?.seek(carTopic, p, committedAt);
-      this.consumer?.resume(carTopic, p);
+    const plans = await planAssignment(this.client, groupId, carTopic, sorted);
+    const starts = new Map<number, PartitionStart>();
+    for (const plan of plans) {
+      starts.set(plan.partition, plan.start);
+      pipeline.offsets.startAt(plan.partition, Number(plan.readFrom), plan.start.maxEventTime);
+      pipeline.expectedNext.set(plan.partition, plan.readFrom);
+      pipeline.replayUntil.set(plan.partition, plan.replayUntil);
+      pipeline.router.replayBefore(plan.partition, Number(plan.replayUntil));
+      // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
+      // pipeline parked paused: every assigned partition restarts where the new state starts.
+      this.consumer?.seek(carTopic, plan.partition, plan.readFrom);
+      this.consumer?.resume(carTopic, plan.partition);
     }
-    const known = restart.filter((r) => r.point !== undefined);
-    if (known.length === 0) return;
-    // All partitions are committed together with the same end; the minimum is the safe choice if
-    // they ever differ (rows after it are emitted again, with the same values).
-    const lastEnd = Math.min(...known.map((r) => r.point!.end));
-    const from = new Map(known.map((r) => [r.partition, r.point!.rebuild]));
-    const until = new Map(restart.map((r) => [r.partition, r.committed]));
-    this.router.beginRebuild(lastEnd);
-    const reader = await this.client.read({
-      topic: carTopic,
-      from,
-      until,
-      follow: false,
-      // Already inside the serial chain: the rebuild's batches are routed right away.
-      onBatch: async (records, batch) => {
-        this.stats.carRecords += records.length;
-        const flushes: Flush[] = [];
-        this.router.route(records, batch.partition, Date.now() / 1000, flushes, []);
-        await this.drain(flushes);
-      },
-    });
-    await reader.caughtUp;
-    await reader.close();
-    const flushes: Flush[] = [];
-    const dead: DeadLetter[] = [];
-    this.router.endRebuild(Date.now() / 1000, flushes, dead);
-    this.stats.lastEnd = lastEnd;
-    await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
+    pipeline.admission.setAssigned(sorted, starts, Date.now() / 1000);
+    const resumed = plans.filter((p) => p.start.resumed);
     this.options.log(
-      `saferoads: partitions ${sorted.join(',')} of ${carTopic}: window state rebuilt from the restart point (last window end ${new Date(lastEnd * 1000).toISOString()})`,
+      `saferoads: partitions ${sorted.join(',')} of ${carTopic}: ` +
+        (resumed.length === 0
+          ? 'no restart point, reading from the committed offsets'
+          : `re-reading ${resumed.map((p) => `${p.partition} from ${p.readFrom} (published through ${new Date(p.start.publishedThrough * 1000).toISOString()})`).join(', ')}`),
     );
   }
 
@@ -311,7 +298,8 @@ export class SaferoadsService {
       topics: [this.options.carTopic],
       fromBeginning: true,
       autoCommit: false,
-      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition)),
+      onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, batch.highWatermark)),
+      onFetch: () => this.pipeline.admission.fetched(Date.now() / 1000),
       onAssignment: (assignment) => {
         const mine = assignment[this.options.carTopic] ?? [];
         this.options.log(`saferoads: group ${this.options.groupId} assigned partitions [${mine.join(',')}] of ${this.options.carTopic}`);
@@ -319,175 +307,95 @@ export class SaferoadsService {
           .then(() => this.assignedOnce())
           .catch(() => undefined);
       },
+      onCrash: (error, restarting) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (restarting) this.options.log(`saferoads: the Kafka consumer stopped (${message}); it restarts by itself`);
+        else this.recordFailure(error);
+      },
     });
+    this.publisher.useConsumer(this.consumer);
     await Promise.race([this.firstAssignment, this.failed]);
     this.ticker = setInterval(() => {
       void this.serial(async () => {
+        const pipeline = this.pipeline;
         const flushes: Flush[] = [];
         const dead: DeadLetter[] = [];
-        this.router.tick(Date.now() / 1000, flushes, dead);
+        pipeline.router.tick(Date.now() / 1000, flushes, dead);
         this.applyParking();
-        await this.publish(flushes, dead);
+        await this.publish(pipeline, flushes, dead);
       }).catch(() => undefined);
     }, 1000);
     this.ticker.unref();
   }
 
   /** One batch of one partition: route, emit, dead-letter, then commit. */
-  private async process(batch: IncomingRecord[], partition: number): Promise<void> {
-    if (this.stopped || !this.assigned.includes(partition)) return; // after stop(), or fetched before a rebalance took it away
-    // Records before the expected offset are already in the state (rebuilt, or a batch delivered
-    // again after a seek).
-    const expected = this.expectedNext.get(partition) ?? -1n;
-    const records = batch[0] !== undefined && batch[0].offset < expected ? batch.filter((r) => r.offset >= expected) : batch;
+  private async process(batch: IncomingRecord[], partition: number, highWatermark: bigint): Promise<void> {
+    const pipeline = this.pipeline;
+    if (this.stopped || !pipeline.assigned.includes(partition) || batch.length === 0) return;
+    const expected = pipeline.expectedNext.get(partition) ?? -1n;
+    // Records before the expected offset are already in the state (re-read, or delivered again
+    // after a seek). A batch that starts after it was fetched before a seek took effect, or by a
+    // consumer kafkajs restarted from the committed offset: read from the expected offset again.
+    // The same gap twice in a row is real (offsets a transaction marker or compaction took).
+    if (batch[0].offset > expected && pipeline.gapAt.get(partition) !== batch[0].offset) {
+      pipeline.gapAt.set(partition, batch[0].offset);
+      this.consumer?.seek(this.options.carTopic, partition, expected);
+      return;
+    }
+    pipeline.gapAt.delete(partition);
+    const records = batch[0].offset < expected ? batch.filter((r) => r.offset >= expected) : batch;
+    const last = batch[batch.length - 1].offset;
+    pipeline.admission.delivered(partition, Date.now() / 1000, last + 1n >= highWatermark);
     if (records.length === 0) return;
-    this.expectedNext.set(partition, records[records.length - 1].offset + 1n);
+    pipeline.expectedNext.set(partition, last + 1n);
     this.stats.carRecords += records.length;
     const flushes: Flush[] = [];
     const dead: DeadLetter[] = [];
-    this.router.route(records, partition, Date.now() / 1000, flushes, dead);
+    pipeline.router.route(records, partition, Date.now() / 1000, flushes, dead);
     this.applyParking();
-    await this.publish(flushes, dead);
+    await this.publish(pipeline, flushes, dead);
   }
 
-  /**
-   * Queues a batch's outputs on the publishing chain with the offsets they make committable, and
-   * waits only when too many batches are in flight (backpressure on the fetch).
-   */
-  private async publish(flushes: Flush[], dead: DeadLetter[]): Promise<void> {
-    if (flushes.length === 0 && dead.length === 0 && !this.admission.started) return;
-    const offsets = this.restartOffsets();
-    this.batchesInFlight++;
-    this.outputs = this.outputs.then(async () => {
-      if (this.failure !== undefined) return;
-      try {
-        await Promise.all([this.drain(flushes), this.deadLetter(dead)]);
-        if (offsets.length > 0) this.committable = offsets;
-        if (Date.now() - this.lastCommitMs >= this.options.commitIntervalMs) await this.commit();
-      } catch (error) {
-        this.recordFailure(error);
-      } finally {
-        this.batchesInFlight--;
-      }
-    });
-    if (this.batchesInFlight >= MAX_BATCHES_IN_FLIGHT) await this.outputs;
+  private async publish(pipeline: Pipeline, flushes: Flush[], dead: DeadLetter[]): Promise<void> {
+    if (flushes.length === 0 && dead.length === 0 && !pipeline.admission.started) return;
+    await this.publisher.publish(flushes, dead, pipeline.restartOffsets(this.options.carTopic), pipeline);
     if (this.failure !== undefined) throw this.failure;
   }
 
   /** Pauses fetching partitions the router parked (they run ahead of the others), resumes the rest. */
   private applyParking(): void {
-    for (const [partition, parked] of this.router.takeParkChanges()) {
+    for (const [partition, parked] of this.pipeline.router.takeParkChanges()) {
       if (parked) this.consumer?.pause(this.options.carTopic, partition);
       else this.consumer?.resume(this.options.carTopic, partition);
     }
   }
 
-  private async deadLetter(dead: DeadLetter[]): Promise<void> {
-    if (dead.length === 0) return;
-    this.stats.deadLetters += dead.length;
-    await this.producer.send(this.options.carDlqTopic, dead.map(deadLetterRecord));
-  }
-
-  /** Awaits the shards' results in order, publishes the rows, dead-letters shard refusals. */
-  private async drain(flushes: Flush[]): Promise<void> {
-    for (const flush of flushes) {
-      const results = await Promise.all(flush.results);
-      const out: OutgoingRecord[] = [];
-      const dead: DeadLetter[] = [];
-      results.forEach((result, k) => {
-        for (let row = 0; row < result.rowCount; row++) {
-          if (this.owned[result.rows[row * OUT_ROW_F64 + ROW_POINT]] === 0) continue;
-          const record = this.output.build(result.rows, row);
-          this.options.onRecord?.(record);
-          out.push({ key: record.point_id, value: JSON.stringify(record) });
-        }
-        for (let j = 0; j < result.rejections.length; j += 2) {
-          const source = flush.sources[k][result.rejections[j]];
-          const reason = REASON_NAMES[result.rejections[j + 1]];
-          if (source && !this.router.rebuilding) dead.push({ record: source, reason, detail: `refused by the shard kernel: ${reason}` });
-        }
-      });
-      await Promise.all([out.length > 0 ? this.producer.send(this.options.outputTopic, out) : undefined, this.deadLetter(dead)]);
-      this.stats.rowsOut += out.length;
-      if (flush.finalEnds.length > 0) {
-        const latencies = this.stats.emissionLatencyMs;
-        if (latencies.length >= LATENCY_SAMPLES) latencies.shift();
-        latencies.push(performance.now() - flush.createdAtMs);
-      }
-      for (const end of flush.finalEnds) if (!(end <= this.stats.lastEnd)) this.stats.lastEnd = end;
-    }
-  }
-
-  /**
-   * Every assigned partition's position with its restart point, as of now: the last window end taken
-   * for emission (its rows are in the flushes just queued) and the offsets the windows after it
-   * need. Empty before the first window end (a restart then re-reads from the committed offsets).
-   */
-  private restartOffsets(): CommitOffset[] {
-    if (!this.admission.started) return [];
-    const lastEnd = this.admission.nextEnd - this.spec.advanceS;
-    const firstPane = (lastEnd + this.spec.advanceS - this.spec.longS) / this.spec.advanceS;
-    const offsets: CommitOffset[] = [];
-    for (const p of this.assigned) {
-      const position = this.offsets.positionOf(p);
-      if (position < 0) continue;
-      offsets.push({
-        topic: this.options.carTopic,
-        partition: p,
-        offset: BigInt(position),
-        metadata: encodeRestartPoint({ end: lastEnd, rebuild: BigInt(this.offsets.rebuildOffset(p, firstPane)) }),
-      });
-    }
-    return offsets;
-  }
-
-  /** Commits the latest offsets whose outputs are acknowledged (at most every commitIntervalMs). */
-  private async commit(): Promise<void> {
-    const offsets = this.committable;
-    this.lastCommitMs = Date.now();
-    if (!this.consumer || offsets.length === 0) return;
-    this.committable = [];
-    try {
-      await this.consumer.commit(offsets);
-    } catch (error) {
-      // A refused commit (a rebalance in progress, a coordinator moving) loses nothing: the next
-      // commit carries the same or later positions, and until then a restart re-reads a bit more.
-      this.options.log(`saferoads: offset commit deferred: ${error instanceof Error ? error.message : String(error)}`);
-      if (this.committable.length === 0) this.committable = offsets;
-    }
-  }
-
-  /** Waits for every queued output, then commits what they made committable. */
-  private async settle(): Promise<void> {
-    await this.outputs;
-    await this.commit();
-  }
-
   /** The partitions of the car topic this instance owns now. */
   get assignedPartitions(): readonly number[] {
-    return this.assigned;
+    return this.pipeline.assigned;
   }
 
   /** Resolves when everything handed to the service so far is processed, published and committed. */
   async idle(): Promise<void> {
     await this.chain;
-    await this.outputs;
-    await this.chain.then(() => this.settle());
+    await this.publisher.idle();
+    await this.chain.then(() => this.publisher.settle());
   }
 
-  /** Graceful stop: finish the batch in hand, publish and commit, then disconnect and end the shards. */
+  /** Graceful stop: finish the batch in hand, publish and commit, then leave the group and end the shards. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     // Stop fetching, finish what was fetched, publish it and commit while still in the group.
-    for (const p of this.assigned) this.consumer?.pause(this.options.carTopic, p);
+    for (const p of this.pipeline.assigned) this.consumer?.pause(this.options.carTopic, p);
     await this.chain;
-    await this.outputs;
-    if (this.failure === undefined) await this.commit();
+    await this.publisher.idle();
+    if (this.failure === undefined) await this.publisher.commit();
+    // Leaving the group (not just going silent) hands the partitions over at once.
     await this.consumer?.close().catch(() => undefined);
     await this.chain;
-    await this.weatherReader?.close().catch(() => undefined);
+    await this.weather.close();
     await this.producer.close().catch(() => undefined);
     await this.client.close().catch(() => undefined);
     await this.pool.close();

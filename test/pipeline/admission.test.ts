@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Reason } from '../../src/kernel/contract.js';
 import { eventColumns, type LoopEvent } from '../../src/kernel/reference.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
-import { Admission } from '../../src/pipeline/admission.js';
+import { Admission, type PartitionStart } from '../../src/pipeline/admission.js';
 
 const spec = windowSpec({ graceS: 30, idleTimeoutS: 60 });
 const NOW = 10_000_000;
@@ -15,52 +15,96 @@ function event(t: number, partition: number, patch: Partial<LoopEvent> = {}): Lo
 /** Window ends taken by `offer`, as the router takes them (emits) before asking `fits`. */
 const taken: number[] = [];
 
-/** Runs check → observe → take final ends → fits → place as the router does; the reason or 'parked'. */
+/** Runs check → (first event) → observe → needed → take final ends → fits as the router does; the reason or 'parked'. */
 function offer(a: Admission, e: LoopEvent, nowS = NOW): number | 'parked' {
   const c = eventColumns([e]);
   const reason = a.check(c, 0, nowS);
   if (reason !== Reason.OK) return reason;
+  if (!a.started && !a.noteFirst(e.partition, e.tOut2, nowS)) return 'parked';
   a.observe(c, 0, nowS);
+  const pane = Math.floor(e.tOut2 / 60);
+  if (!a.needed(e.partition, pane)) return Reason.LATE;
   const ends: number[] = [];
   a.takeFinalEnds(ends);
   taken.push(...ends);
-  const pane = Math.floor(e.tOut2 / 60);
   if (!a.fits(pane)) return 'parked';
-  a.place(pane);
   return Reason.OK;
 }
 
+const fresh = (caughtUp: boolean): PartitionStart => ({ resumed: false, publishedThrough: -Infinity, maxEventTime: -Infinity, caughtUp });
+
 describe('Admission: the service-wide watermark', () => {
-  it('holds W until every assigned partition delivered, then starts at the pane holding W', () => {
+  it('admits nothing before every assigned partition showed its first event, then starts at the earliest one − grace', () => {
     const a = new Admission(spec, 2, NOW, (p) => p === 0);
-    expect(offer(a, event(T0 + 10, 0))).toBe(Reason.OK);
+    expect(offer(a, event(T0 + 100, 0))).toBe('parked');
     expect(a.started).toBe(false);
     expect(a.watermark).toBe(-Infinity);
     expect(offer(a, event(T0 + 20, 1))).toBe(Reason.OK);
-    // W = min(T0+10, T0+20) − 30 = T0 − 20, in the pane [T0−60, T0): the first end is T0.
-    expect(a.watermark).toBe(T0 - 20);
+    // W0 = min(T0+100, T0+20) − 30 = T0 − 10, in the pane [T0−60, T0): the first end is T0.
     expect(a.started).toBe(true);
     expect(a.nextEnd).toBe(T0);
-    expect(a.startWatermark).toBe(T0 - 20);
+    expect(a.startWatermark).toBe(T0 - 10);
+    // Each partition's rows start with the first window its own first event reaches.
+    expect(a.publishedThrough(0)).toBe(T0 + 60);
+    expect(a.publishedThrough(1)).toBe(T0 - 60);
+    expect(offer(a, event(T0 + 100, 0))).toBe(Reason.OK);
+    expect(a.watermark).toBe(T0 - 10);
   });
 
-  it('a partition that is not assigned does not hold W back', () => {
+  it('a partition that is not assigned does not hold the start', () => {
     const a = new Admission(spec, 2, NOW, () => true);
     a.setAssigned([0]);
     offer(a, event(T0 + 10, 0));
     expect(a.started).toBe(true);
   });
 
-  it('an idle partition stops holding W after idleTimeoutS of wall clock', () => {
+  it('a partition is idle only when caught up, silent for idleTimeoutS, and fetches keep coming back', () => {
     const a = new Admission(spec, 2, NOW, () => true);
-    offer(a, event(T0 + 10, 0), NOW + 1);
-    expect(a.started).toBe(false);
+    a.setAssigned([0, 1], new Map([[0, fresh(false)], [1, fresh(true)]]), NOW);
+    a.fetched(NOW);
+    expect(offer(a, event(T0 + 10, 0), NOW + 1)).toBe('parked');
+    for (let s = 1; s <= 59; s++) a.fetched(NOW + s);
     a.tick(NOW + 59.9);
     expect(a.started).toBe(false);
-    // Partition 1 has been silent since the start (NOW) for 60 s; partition 0 only for 59.
+    // Partition 1 had nothing to read and has been silent for 60 s while fetches came back.
+    a.fetched(NOW + 60);
     a.tick(NOW + 60);
     expect(a.started).toBe(true);
-    expect(a.watermark).toBe(T0 - 20);
+    expect(a.nextEnd).toBe(T0);
+  });
+
+  it('never idle while fetches fail (broker down): the silence counts anew once they come back', () => {
+    const a = new Admission(spec, 2, NOW, () => true);
+    a.setAssigned([0, 1], new Map([[0, fresh(false)], [1, fresh(true)]]), NOW);
+    a.fetched(NOW);
+    offer(a, event(T0 + 10, 0), NOW + 1);
+    // No fetch came back for 100 s: partition 1 is silent, but nobody could see its producer.
+    a.tick(NOW + 100);
+    expect(a.started).toBe(false);
+    for (let s = 100; s <= 159; s++) a.fetched(NOW + s);
+    a.tick(NOW + 159);
+    expect(a.started).toBe(false);
+    a.fetched(NOW + 160);
+    a.tick(NOW + 160);
+    expect(a.started).toBe(true);
+  });
+
+  it('a partition that is behind its high watermark or has records waiting is never idle', () => {
+    const a = new Admission(spec, 2, NOW, () => true);
+    a.setAssigned([0, 1], new Map([[0, fresh(false)], [1, fresh(false)]]), NOW);
+    offer(a, event(T0 + 10, 0), NOW);
+    a.delivered(1, NOW, false);
+    for (let s = 1; s <= 120; s++) a.fetched(NOW + s);
+    a.tick(NOW + 120);
+    expect(a.started).toBe(false);
+    a.delivered(1, NOW + 120, true);
+    a.setBacklog(1, true);
+    for (let s = 121; s <= 240; s++) a.fetched(NOW + s);
+    a.tick(NOW + 240);
+    expect(a.started).toBe(false);
+    a.setBacklog(1, false);
+    a.tick(NOW + 240);
+    expect(a.started).toBe(true);
   });
 
   it('refuses in the contract order and changes nothing for a refused event', () => {
@@ -76,15 +120,28 @@ describe('Admission: the service-wide watermark', () => {
     expect(offer(a, event(NOW + 301, 0))).toBe(Reason.TOO_FAR_AHEAD);
     expect(a.watermark).toBe(-Infinity);
     expect(offer(a, event(T0 + 200, 0))).toBe(Reason.OK);
-    // W = T0 + 170: the pane [T0+60, T0+120) is closed, [T0+120, T0+180) is not.
+    // Partition watermark T0 + 170: the pane [T0+60, T0+120) is closed, [T0+120, T0+180) is not.
     expect(offer(a, event(T0 + 119.9, 0))).toBe(Reason.LATE);
     expect(offer(a, event(T0 + 120, 0))).toBe(Reason.OK);
+  });
+
+  it("lateness is decided by the partition's own history, not by how far the others got", () => {
+    const a = new Admission(spec, 2, NOW, () => true);
+    offer(a, event(T0 + 5, 0));
+    offer(a, event(T0 + 5, 1));
+    expect(offer(a, event(T0 + 100, 0))).toBe(Reason.OK);
+    // W is held by partition 1 at T0 − 25, but partition 0 has seen T0 + 100: its pane
+    // [T0, T0+60) closed at its own watermark T0 + 70.
+    expect(a.watermark).toBe(T0 - 25);
+    expect(offer(a, event(T0 + 30, 0))).toBe(Reason.LATE);
+    expect(offer(a, event(T0 + 30, 1))).toBe(Reason.OK);
   });
 
   it('window ends become final once W reaches them, each reported once', () => {
     const a = new Admission(spec, 1, NOW, () => true);
     const c = (t: number) => eventColumns([event(t, 0)]);
-    a.observe(c(T0 + 31), 0, NOW); // W = T0 + 1: first end T0 + 60
+    a.noteFirst(0, T0 + 31, NOW); // W0 = T0 + 1: first end T0 + 60
+    a.observe(c(T0 + 31), 0, NOW);
     const ends: number[] = [];
     expect(a.takeFinalEnds(ends)).toBe(0);
     a.observe(c(T0 + 89.9), 0, NOW);
@@ -101,15 +158,14 @@ describe('Admission: the service-wide watermark', () => {
 
   it('parks (instead of refusing) an event the shards cannot hold yet, and it fits once W moved', () => {
     const a = new Admission(spec, 2, NOW, () => true);
-    // Before the start the span may be ringPanes − longPanes = 2 panes.
-    expect(offer(a, event(T0 + 1, 0))).toBe(Reason.OK);
-    expect(offer(a, event(T0 + 61, 0))).toBe(Reason.OK);
-    expect(offer(a, event(T0 + 121, 0))).toBe('parked');
-    // Partition 1 starts the stream: W = T0 + 5 − 30, first end T0; the rings hold the panes the
-    // window ending T0 needs, from T0 − 600 on, ringPanes of them: up to T0 + 120 (excluded).
+    expect(offer(a, event(T0 + 1, 0))).toBe('parked');
+    // Partition 1 starts the stream: W0 = T0 + 1 − 30, first end T0; the rings hold the panes the
+    // window ending T0 needs, from T0 − 600 on, ringPanes (12) of them: up to T0 + 120 (excluded).
     expect(offer(a, event(T0 + 5, 1))).toBe(Reason.OK);
     expect(a.started).toBe(true);
     expect(a.nextEnd).toBe(T0);
+    expect(offer(a, event(T0 + 1, 0))).toBe(Reason.OK);
+    expect(offer(a, event(T0 + 61, 0))).toBe(Reason.OK);
     expect(offer(a, event(T0 + 121, 0))).toBe('parked');
     // Partition 1 catches up: W = T0 + 70, ends T0 and T0 + 60 are emitted, the ring moves on.
     taken.length = 0;
@@ -118,20 +174,34 @@ describe('Admission: the service-wide watermark', () => {
     expect(offer(a, event(T0 + 121, 0))).toBe(Reason.OK);
   });
 
-  it('a rebuild freezes W at the restart point and accepts closed panes a coming window needs', () => {
-    const a = new Admission(spec, 1, NOW, () => true);
-    const lastEnd = T0 + 600;
-    a.beginRebuild(lastEnd);
+  it('a partition resumed from its restart point: W starts there, panes no coming window needs are refused', () => {
+    const a = new Admission(spec, 2, NOW, () => true);
+    const end0 = T0 + 600;
+    const end1 = T0 + 720;
+    a.setAssigned(
+      [0, 1],
+      new Map([
+        [0, { resumed: true, publishedThrough: end0, maxEventTime: T0 + 500, caughtUp: false }],
+        [1, { resumed: true, publishedThrough: end1, maxEventTime: T0 + 700, caughtUp: false }],
+      ]),
+      NOW,
+    );
     expect(a.started).toBe(true);
-    expect(a.nextEnd).toBe(lastEnd + 60);
-    // Needed by the window ending lastEnd + 60: from lastEnd + 60 − 600 = T0 + 60 on.
-    expect(offer(a, event(T0 + 59, 0))).toBe(Reason.LATE);
-    expect(offer(a, event(T0 + 61, 0))).toBe(Reason.OK);
-    expect(offer(a, event(lastEnd + 100, 0))).toBe(Reason.OK);
-    expect(a.watermark).toBe(lastEnd);
-    expect(a.hasFinalEnd).toBe(false);
-    a.endRebuild(NOW);
-    expect(a.watermark).toBe(lastEnd + 70);
-    expect(a.hasFinalEnd).toBe(true);
+    expect(a.nextEnd).toBe(end0 + 60);
+    expect(a.watermark).toBe(end0);
+    expect(a.publishedThrough(1)).toBe(end1);
+    // Partition 0: its own history says the pane [T0+360, T0+420) closed at T0 + 470.
+    expect(offer(a, event(T0 + 419, 0))).toBe(Reason.LATE);
+    expect(offer(a, event(T0 + 481, 0))).toBe(Reason.OK);
+    // A partition's coming windows (after end1) need panes from end1 + 60 − 600 = T0 + 180 on only.
+    const b = new Admission(spec, 1, NOW, () => true);
+    b.setAssigned([0], new Map([[0, { resumed: true, publishedThrough: end1, maxEventTime: -Infinity, caughtUp: false }]]), NOW);
+    expect(offer(b, event(T0 + 179, 0))).toBe(Reason.LATE);
+    expect(offer(b, event(T0 + 181, 0))).toBe(Reason.OK);
+    // W follows the partitions again, never below their restart points.
+    taken.length = 0;
+    offer(a, event(end0 + 100, 0));
+    expect(a.watermark).toBe(end0 + 70);
+    expect(taken).toEqual([end0 + 60]);
   });
 });

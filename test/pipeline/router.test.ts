@@ -112,8 +112,10 @@ describe('Router: decode, admit, route by point, align partitions', () => {
     expect(new Set(b.pool.received.map(key))).toEqual(new Set(a.pool.received.map(key)));
   });
 
-  it('dead-letters bad records with a reason and goes on; a rebuild writes no dead letters', () => {
-    const { router, events, partitionOf, records, nowS } = setup(1);
+  it('dead-letters bad records with a reason and goes on; records re-read after an assignment write none again', () => {
+    const { router, admission, events, partitionOf, records, nowS } = setup(1);
+    // One partition is assigned: its first event starts the stream.
+    admission.setAssigned([0]);
     const good = records(0, events.filter((e) => partitionOf(e) === 0)).slice(0, 50);
     const bad: IncomingRecord[] = [
       { ...good[0], offset: 1000n, value: Buffer.from('not json') },
@@ -128,9 +130,31 @@ describe('Router: decode, admit, route by point, align partitions', () => {
       [1001n, 'UNKNOWN_POINT_ID'],
       [1002n, 'SPEED_OUT_OF_RANGE'],
     ]);
-    router.rebuilding = true;
-    const quiet: DeadLetter[] = [];
-    router.route(bad, 0, nowS, flushes, quiet);
-    expect(quiet).toEqual([]);
+    const again = setup(1);
+    again.admission.setAssigned([0]);
+    again.router.replayBefore(0, 1002);
+    const replayed: DeadLetter[] = [];
+    again.router.route([...good.slice(0, 10), ...bad, ...good.slice(10)], 0, nowS, [], replayed);
+    // Offsets 1000 and 1001 were processed by an earlier owner; 1002 is new.
+    expect(replayed.map((d) => [d.record.offset, d.reason])).toEqual([[1002n, 'SPEED_OUT_OF_RANGE']]);
+  });
+
+  it('dead-letters an event whose record key is not its point_id (KEY_MISMATCH), after the field checks', () => {
+    const { router, admission, events, partitionOf, records, nowS } = setup(1);
+    admission.setAssigned([0]);
+    const good = records(0, events.filter((e) => partitionOf(e) === 0)).slice(0, 20);
+    const other = events.find((e) => partitionOf(e) !== 0)!.point_id;
+    const bad: IncomingRecord[] = [
+      { ...good[5], offset: 2000n, key: Buffer.from(other) },
+      { ...good[5], offset: 2001n, key: Buffer.from(other), value: Buffer.from(JSON.stringify({ ...JSON.parse(good[5].value!.toString()), speed: -1 })) },
+      { ...good[5], offset: 2002n, key: null },
+    ];
+    const dead: DeadLetter[] = [];
+    router.route([...good.slice(0, 10), ...bad, ...good.slice(10)], 0, nowS, [], dead);
+    expect(dead.map((d) => [d.record.offset, d.reason])).toEqual([
+      [2000n, 'KEY_MISMATCH'],
+      [2001n, 'SPEED_OUT_OF_RANGE'],
+    ]);
+    expect(dead[0].detail).toContain(JSON.parse(good[5].value!.toString()).point_id);
   });
 });

@@ -1,0 +1,171 @@
+import { REASON_NAMES, ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
+import type { CommitOffset, Consumer, IncomingRecord, OutgoingRecord, Producer } from '../kafka/client.js';
+import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
+import type { RiskRecordBuilder } from '../pipeline/output.js';
+import type { Flush } from '../pipeline/router.js';
+import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
+import type { RiskRecord } from '../join/types.js';
+
+/** Counters of what went through (read them any time; they only grow). */
+export interface ServiceStats {
+  carRecords: number;
+  weatherReadings: number;
+  deadLetters: number;
+  weatherDeadLetters: number;
+  rowsOut: number;
+  /** The last window end whose rows are acknowledged (NaN: none yet). */
+  lastEnd: number;
+  /**
+   * Emission latency samples, ms: from the watermark passing a window end to its rows acknowledged
+   * by Kafka (the latest LATENCY_SAMPLES).
+   */
+  emissionLatencyMs: number[];
+}
+
+export function emptyStats(): ServiceStats {
+  return { carRecords: 0, weatherReadings: 0, deadLetters: 0, weatherDeadLetters: 0, rowsOut: 0, lastEnd: NaN, emissionLatencyMs: [] };
+}
+
+const LATENCY_SAMPLES = 10_000;
+const MAX_BATCHES_IN_FLIGHT = 8;
+
+/** Which rows of one routed batch are this instance's to publish, and which records are re-read. */
+export interface OutputScope {
+  /** Whether the row of dense point `point` for window end `end` is published here. */
+  publishes(point: number, end: number): boolean;
+  /** A record re-read after an assignment: its dead letters were written the first time. */
+  isReplay(record: IncomingRecord): boolean;
+}
+
+export interface PublisherOptions {
+  producer: Producer;
+  outputTopic: string;
+  carDlqTopic: string;
+  commitIntervalMs: number;
+  output: RiskRecordBuilder;
+  stats: ServiceStats;
+  onRecord?: (record: RiskRecord) => void;
+  log: (line: string) => void;
+  /** A publish Kafka refused for good: the service stops (no commit after it). */
+  onFailure: (error: unknown) => void;
+  failed: () => boolean;
+}
+
+/**
+ * The output side: each routed batch's rows and dead letters go out in order on one chain while the
+ * next batch is routed (at most MAX_BATCHES_IN_FLIGHT wait: backpressure on the fetch). Offsets
+ * with their restart points become committable once every output they depend on is acknowledged,
+ * and are committed at most every commitIntervalMs: at-least-once.
+ */
+export class Publisher {
+  private chain: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  /** Offsets whose outputs are all acknowledged, per partition: what may be committed. */
+  private readonly committable = new Map<number, CommitOffset>();
+  private lastCommitMs = 0;
+  private consumer?: Consumer;
+
+  constructor(private readonly o: PublisherOptions) {}
+
+  /** The consumer commits go through (set once it exists). */
+  useConsumer(consumer: Consumer): void {
+    this.consumer = consumer;
+  }
+
+  /**
+   * Queues a batch's outputs with the offsets they make committable; waits only when too many
+   * batches are in flight.
+   */
+  async publish(flushes: Flush[], dead: DeadLetter[], offsets: CommitOffset[], scope: OutputScope): Promise<void> {
+    this.inFlight++;
+    this.chain = this.chain.then(async () => {
+      if (this.o.failed()) return;
+      try {
+        await Promise.all([this.drain(flushes, scope), this.deadLetter(dead)]);
+        for (const offset of offsets) this.committable.set(offset.partition, offset);
+        if (Date.now() - this.lastCommitMs >= this.o.commitIntervalMs) await this.commit();
+      } catch (error) {
+        this.o.onFailure(error);
+      } finally {
+        this.inFlight--;
+      }
+    });
+    if (this.inFlight >= MAX_BATCHES_IN_FLIGHT) await this.chain;
+  }
+
+  /** Publishes outputs right away, outside the commit bookkeeping (nothing to commit with them). */
+  async publishNow(flushes: Flush[], dead: DeadLetter[], scope: OutputScope): Promise<void> {
+    await Promise.all([this.drain(flushes, scope), this.deadLetter(dead)]);
+  }
+
+  /** Waits for every queued output. */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  /** Waits for every queued output, then commits what they made committable. */
+  async settle(): Promise<void> {
+    await this.chain;
+    if (!this.o.failed()) await this.commit();
+  }
+
+  /** Forgets offsets of partitions this instance no longer owns (their new owner commits them). */
+  forget(keep: readonly number[]): void {
+    for (const partition of [...this.committable.keys()]) if (!keep.includes(partition)) this.committable.delete(partition);
+  }
+
+  /** Commits the latest offsets whose outputs are acknowledged. */
+  async commit(): Promise<void> {
+    this.lastCommitMs = Date.now();
+    if (!this.consumer || this.committable.size === 0) return;
+    const offsets = [...this.committable.values()];
+    this.committable.clear();
+    try {
+      await this.consumer.commit(offsets);
+    } catch (error) {
+      // A refused commit (a rebalance in progress, a coordinator moving, the broker away) loses
+      // nothing: the next commit carries the same or later positions; until then a restart re-reads
+      // a bit more.
+      this.o.log(`saferoads: offset commit deferred: ${error instanceof Error ? error.message : String(error)}`);
+      for (const offset of offsets) if (!this.committable.has(offset.partition)) this.committable.set(offset.partition, offset);
+    }
+  }
+
+  private async deadLetter(dead: DeadLetter[]): Promise<void> {
+    if (dead.length === 0) return;
+    this.o.stats.deadLetters += dead.length;
+    await this.o.producer.send(this.o.carDlqTopic, dead.map(deadLetterRecord));
+  }
+
+  /** Awaits the shards' results in order, publishes the rows, dead-letters shard refusals. */
+  private async drain(flushes: Flush[], scope: OutputScope): Promise<void> {
+    const stats = this.o.stats;
+    for (const flush of flushes) {
+      const results = await Promise.all(flush.results);
+      const out: OutgoingRecord[] = [];
+      const dead: DeadLetter[] = [];
+      results.forEach((result, k) => {
+        for (let row = 0; row < result.rowCount; row++) {
+          const at = row * OUT_ROW_F64;
+          if (!scope.publishes(result.rows[at + ROW_POINT], result.rows[at + ROW_WINDOW_END])) continue;
+          const record = this.o.output.build(result.rows, row);
+          this.o.onRecord?.(record);
+          out.push({ key: record.point_id, value: JSON.stringify(record) });
+        }
+        for (let j = 0; j < result.rejections.length; j += 2) {
+          const source = flush.sources[k][result.rejections[j]];
+          const reason = REASON_NAMES[result.rejections[j + 1]];
+          if (source && !scope.isReplay(source)) dead.push({ record: source, reason, detail: `refused by the shard kernel: ${reason}` });
+        }
+      });
+      await Promise.all([out.length > 0 ? this.o.producer.send(this.o.outputTopic, out) : undefined, this.deadLetter(dead)]);
+      stats.rowsOut += out.length;
+      if (flush.finalEnds.length > 0) {
+        const latencies = stats.emissionLatencyMs;
+        if (latencies.length >= LATENCY_SAMPLES) latencies.shift();
+        latencies.push(performance.now() - flush.createdAtMs);
+      }
+      for (const end of flush.finalEnds) if (!(end <= stats.lastEnd)) stats.lastEnd = end;
+    }
+  }
+}
