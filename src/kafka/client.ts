@@ -3,8 +3,10 @@
  * library can be swapped (or its quirks fixed) here alone.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer as KjsConsumer, Kafka as KjsKafka, Producer as KjsProducer } from 'kafkajs';
-import { KafkaError } from '../errors.js';
+import type { Admin, Consumer as KjsConsumer, Kafka as KjsKafka, Message as KjsMessage, Producer as KjsProducer } from 'kafkajs';
+import { ConfigError, KafkaError } from '../errors.js';
+import { chunkEnds, MAX_RECORD_BYTES, recordBytes } from './record-size.js';
+import { type RetryInfo, TransientError, withRetry } from './retry.js';
 
 const { Kafka, logLevel: KjsLogLevel, Partitioners, CompressionTypes } = kafkajs;
 
@@ -16,6 +18,53 @@ export interface KafkaClientOptions {
   logLevel?: LogLevel;
   /** Milliseconds to wait for a TCP connection. */
   connectionTimeoutMs?: number;
+  /**
+   * Most bytes (by recordBytes) of records in one produce request, 1 024 to 900 000 (the default):
+   * Producer.send splits larger lists. Below the broker's default message.max.bytes (1 048 588).
+   */
+  maxRequestBytes?: number;
+  /**
+   * How long Producer.send keeps retrying a request through retriable broker trouble, ms from its
+   * first failure (default 300 000), before it throws.
+   */
+  maxOutageMs?: number;
+  /**
+   * How long connecting and the admin calls (ensureTopics, partitionCount, offsets) retry retriable
+   * errors (a broker or topic still starting), ms from the first failure (default 60 000).
+   */
+  startTimeoutMs?: number;
+  /** Called before each retry wait of a produce request or an admin call (to log it). */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** KafkaClientOptions's tuning fields with their defaults applied, validated (clientSettings). */
+interface ClientSettings {
+  maxRequestBytes: number;
+  maxOutageMs: number;
+  startTimeoutMs: number;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = MAX_RECORD_BYTES;
+export const DEFAULT_MAX_OUTAGE_MS = 300_000;
+export const DEFAULT_START_TIMEOUT_MS = 60_000;
+
+/** The one place KafkaClientOptions are checked: a ConfigError naming the field for a bad value. */
+function clientSettings(options: KafkaClientOptions): ClientSettings {
+  const whole = (field: keyof KafkaClientOptions, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = options[field] ?? fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(field, `must be an integer from ${min} to ${max} (got ${String(value)})`);
+    }
+    return value;
+  };
+  return {
+    // Below 1 kB almost every record would be a request of its own. Above MAX_RECORD_BYTES a request
+    // gains nothing and nears the broker's default limit; it also keeps the one-record size check
+    // (Producer.send) to the records that fill a request alone.
+    maxRequestBytes: whole('maxRequestBytes', DEFAULT_MAX_REQUEST_BYTES, 1_024, MAX_RECORD_BYTES),
+    maxOutageMs: whole('maxOutageMs', DEFAULT_MAX_OUTAGE_MS, 0),
+    startTimeoutMs: whole('startTimeoutMs', DEFAULT_START_TIMEOUT_MS, 0),
+  };
 }
 
 export type Bytes = Buffer | string;
@@ -61,6 +110,23 @@ export interface ConsumeOptions {
   autoCommit?: boolean;
   /** Called after each group join with the partitions assigned to this member, per topic. */
   onAssignment?: (assignment: Record<string, number[]>) => void;
+  /**
+   * Called when a fetch response came back (records or not): evidence that the partitions it did not
+   * deliver have nothing new. Not called while the broker cannot be reached.
+   */
+  onFetch?: () => void;
+  /**
+   * kafkajs stopped the consumer after an error; `restarting` tells whether it starts it again
+   * itself (retriable errors: a broker that went away) or gave up (the caller must act).
+   */
+  onCrash?: (error: unknown, restarting: boolean) => void;
+  /**
+   * The group drops a member that sent no heartbeat for this long (default 10 000 ms): how long the
+   * partitions of a process killed outright wait for a new owner.
+   */
+  sessionTimeoutMs?: number;
+  /** Longest wait of a fetch for new records, ms (default 1 000). */
+  maxWaitTimeMs?: number;
 }
 
 export interface Consumer {
@@ -121,6 +187,8 @@ const RETRIABLE_NOISE = [
   'coordinator is loading',
   'There is no leader for this topic-partition',
   'does not host this topic-partition',
+  // A new topic's leader before it took the partition on; ensureTopics waits it out.
+  'is not the leader for that topic-partition',
 ];
 
 function logCreator(level: number) {
@@ -141,10 +209,6 @@ const LEVELS: Record<LogLevel, number> = {
   debug: KjsLogLevel.DEBUG,
 };
 
-function toBuffer(value: Bytes): Buffer {
-  return typeof value === 'string' ? Buffer.from(value) : value;
-}
-
 function normaliseHeaders(headers: Record<string, unknown> | undefined): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   if (!headers) return out;
@@ -157,6 +221,43 @@ function normaliseHeaders(headers: Record<string, unknown> | undefined): Record<
   return out;
 }
 
+/** records[start..end) as kafkajs messages (strings go as they are: kafkajs encodes them directly). */
+function toMessages(records: readonly OutgoingRecord[], start: number, end: number): KjsMessage[] {
+  const messages: KjsMessage[] = new Array(end - start);
+  for (let i = start; i < end; i++) {
+    const r = records[i];
+    messages[i - start] = {
+      key: r.key ?? null,
+      value: r.value,
+      headers: r.headers,
+      partition: r.partition,
+      timestamp: r.timestampMs === undefined ? undefined : String(r.timestampMs),
+    };
+  }
+  return messages;
+}
+
+/**
+ * Throws, naming the record, when one of `records` is larger than MAX_RECORD_BYTES. Only a record
+ * that fills a chunk alone can be (maxRequestBytes is at most MAX_RECORD_BYTES), so only those are
+ * measured again.
+ */
+function refuseOversizedRecords(topic: string, records: readonly OutgoingRecord[], ends: readonly number[]): void {
+  for (let chunk = 0, start = 0; chunk < ends.length; start = ends[chunk++]) {
+    if (ends[chunk] - start !== 1) continue;
+    const bytes = recordBytes(records[start]);
+    if (bytes > MAX_RECORD_BYTES) {
+      const key = records[start].key;
+      const shown = key === undefined || key === null ? null : typeof key === 'string' ? key.slice(0, 80) : key.toString('utf8', 0, 80);
+      const named = shown === null ? 'without key' : `with key ${JSON.stringify(shown)}`;
+      throw new KafkaError(
+        `cannot produce to ${topic}: record ${start} of ${records.length} (${named}) takes ${bytes} bytes with its headers, ` +
+          `more than the ${MAX_RECORD_BYTES} bytes one record may; nothing of this send was written`,
+      );
+    }
+  }
+}
+
 function wrap<T>(what: string, promise: Promise<T>): Promise<T> {
   return promise.catch((error: unknown) => {
     throw new KafkaError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
@@ -166,8 +267,10 @@ function wrap<T>(what: string, promise: Promise<T>): Promise<T> {
 export class KafkaClient {
   private readonly kafka: KjsKafka;
   private admin?: Admin;
+  private readonly settings: ClientSettings;
 
   constructor(readonly options: KafkaClientOptions) {
+    this.settings = clientSettings(options);
     this.kafka = new Kafka({
       brokers: [...options.brokers],
       clientId: options.clientId ?? 'saferoads',
@@ -177,63 +280,136 @@ export class KafkaClient {
     });
   }
 
+  /**
+   * `fn` retried through retriable errors for up to startTimeoutMs: the calls made while starting,
+   * when the broker, a new topic's leaders or the group coordinator may not be ready yet.
+   */
+  private startRetry<T>(what: string, fn: () => Promise<T>, initialDelayMs?: number): Promise<T> {
+    return withRetry(what, fn, { deadlineMs: this.settings.startTimeoutMs, onRetry: this.options.onRetry, initialDelayMs });
+  }
+
   private async connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
-      const admin = this.kafka.admin();
-      await wrap(`cannot connect to Kafka at ${this.options.brokers.join(',')}`, admin.connect());
-      this.admin = admin;
+      const admin = await this.startRetry(`connect to Kafka at ${this.options.brokers.join(',')}`, async () => {
+        // A fresh admin per attempt: nothing of a failed connect is left to reuse.
+        const attempt = this.kafka.admin();
+        try {
+          await attempt.connect();
+          return attempt;
+        } catch (error) {
+          await attempt.disconnect().catch(() => undefined);
+          throw error;
+        }
+      });
+      // Two calls may have connected at once: keep one admin, close the other.
+      if (this.admin) await admin.disconnect().catch(() => undefined);
+      else this.admin = admin;
     }
     return this.admin;
   }
 
-  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  /**
+   * Creates the topics that do not exist yet (existing ones are left as they are) and waits until
+   * every partition of those it created has a leader, so that the first produce or fetch does not
+   * meet "no leader". Retries a broker or cluster that is still starting, up to startTimeoutMs.
+   */
   async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     const admin = await this.connectedAdmin();
-    const existing = new Set(await wrap('cannot list topics', admin.listTopics()));
-    const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return;
-    await wrap(
-      `cannot create topics ${missing.map((s) => s.topic).join(', ')}`,
-      admin.createTopics({
-        waitForLeaders: true,
+    // Every topic this call asked for, also in an attempt whose answer was lost: its leaders are awaited.
+    const created = new Set<string>();
+    await this.startRetry(`create topics ${specs.map((s) => s.topic).join(', ')}`, async () => {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length === 0) return;
+      for (const s of missing) created.add(s.topic);
+      // A topic that another process created meanwhile makes kafkajs answer false, not fail.
+      await admin.createTopics({
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions ?? 1,
           configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
-      }),
+      });
+    });
+    if (created.size > 0) await this.waitForLeaders(admin, [...created]);
+  }
+
+  /**
+   * Waits until metadata shows a leader for every partition of `topics` and each leader answers for
+   * its partitions. kafkajs's own wait (createTopics waitForLeaders) gives up after its request
+   * timeout and does not cover a topic the broker does not list yet; this one lasts up to
+   * startTimeoutMs.
+   */
+  private async waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+    await this.startRetry(
+      `wait for the leaders of ${topics.join(', ')}`,
+      async () => {
+        const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+        for (const topic of topics) {
+          const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
+          const led = partitions.filter((p) => p.leader >= 0).length;
+          if (partitions.length === 0 || led < partitions.length) {
+            throw new TransientError(`${topic} has a leader for ${led} of its ${partitions.length} partitions`);
+          }
+        }
+        // Metadata names a leader before that broker has taken the partition on (KRaft): a produce
+        // then meets NOT_LEADER_OR_FOLLOWER, and kafkajs's retry of the whole request writes the
+        // partitions that did succeed twice. Listing offsets asks each leader itself.
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+      },
+      // Leaders usually follow creation within a few hundred milliseconds: look again soon.
+      50,
     );
   }
 
   async listTopics(): Promise<string[]> {
-    return wrap('cannot list topics', (await this.connectedAdmin()).listTopics());
+    const admin = await this.connectedAdmin();
+    return this.startRetry('list topics', () => admin.listTopics());
   }
 
+  /**
+   * A producer (acks from all in-sync replicas). send() splits the records, in order, into requests
+   * of at most maxRequestBytes (recordBytes) and sends them one after the other; it refuses, before
+   * sending anything, a record larger than MAX_RECORD_BYTES (dead letters are cut to fit it by
+   * deadLetterRecord). Each request is retried through retriable broker trouble for up to maxOutageMs
+   * from its first failure. A retried request may have been written before its answer was lost, so a
+   * record may arrive twice: delivery is at least once, as the pipeline's restart is anyway.
+   */
   async producer(): Promise<Producer> {
     const producer: KjsProducer = this.kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
-    await wrap('cannot connect the producer', producer.connect());
+    await this.startRetry(`connect the producer to Kafka at ${this.options.brokers.join(',')}`, () => producer.connect());
+    const { maxRequestBytes, maxOutageMs } = this.settings;
+    const onRetry = this.options.onRetry;
+    // close() ends the retry waits of sends in flight at once, instead of up to maxOutageMs later.
+    const closing = new AbortController();
     return {
       send: async (topic, records) => {
-        await wrap(
-          `cannot produce to ${topic}`,
-          producer.send({
-            topic,
-            acks: -1,
-            compression: CompressionTypes.None,
-            messages: records.map((r) => ({
-              key: r.key === undefined || r.key === null ? null : toBuffer(r.key),
-              value: r.value === null ? null : toBuffer(r.value),
-              headers: r.headers,
-              partition: r.partition,
-              timestamp: r.timestampMs === undefined ? undefined : String(r.timestampMs),
-            })),
-          }),
-        );
+        const ends = chunkEnds(records, maxRequestBytes);
+        refuseOversizedRecords(topic, records, ends);
+        for (let chunk = 0, start = 0; chunk < ends.length; start = ends[chunk++]) {
+          const end = ends[chunk];
+          const what =
+            ends.length === 1 ? `produce to ${topic}` : `produce records ${start}..${end - 1} of ${records.length} to ${topic}`;
+          const messages = toMessages(records, start, end);
+          await withRetry(
+            what,
+            () => {
+              // kafkajs would say "The producer is disconnected", which it marks retriable.
+              if (closing.signal.aborted) throw new KafkaError(`cannot ${what}: the producer is closed`);
+              return producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
+            },
+            { deadlineMs: maxOutageMs, onRetry, signal: closing.signal },
+          );
+        }
       },
-      close: () => producer.disconnect(),
+      close: () => {
+        closing.abort();
+        return producer.disconnect();
+      },
     };
   }
 
@@ -243,7 +419,16 @@ export class KafkaClient {
 
   /** consume(), plus a hook once run() has started (kafkajs can seek only a running consumer). */
   private async startConsumer(options: ConsumeOptions, onStart: (consumer: KjsConsumer) => void): Promise<Consumer> {
-    const consumer: KjsConsumer = this.kafka.consumer({ groupId: options.groupId, allowAutoTopicCreation: false });
+    const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
+    // A third of the session timeout at most, as the Java client recommends.
+    const heartbeatInterval = Math.max(100, Math.min(3_000, Math.floor(sessionTimeout / 3)));
+    const consumer: KjsConsumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout,
+      heartbeatInterval,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+    });
     await wrap('cannot connect the consumer', consumer.connect());
     await wrap(
       `cannot subscribe to ${options.topics.join(', ')}`,
@@ -255,12 +440,16 @@ export class KafkaClient {
       options.onAssignment?.(event.payload.memberAssignment);
       joined();
     });
+    const onFetch = options.onFetch;
+    if (onFetch) consumer.on(consumer.events.FETCH, () => onFetch());
+    const onCrash = options.onCrash;
+    if (onCrash) consumer.on(consumer.events.CRASH, (event) => onCrash(event.payload.error, event.payload.restart));
     await wrap(
       'cannot start the consumer',
       consumer.run({
         autoCommit: options.autoCommit ?? true,
         eachBatchAutoResolve: true,
-        eachBatch: async ({ batch, isStale }) => {
+        eachBatch: async ({ batch, isStale, heartbeat }) => {
           // A seek made this batch stale: its records come again from the new position.
           if (isStale()) return;
           const records: IncomingRecord[] = batch.messages.map((m) => ({
@@ -272,11 +461,19 @@ export class KafkaClient {
             headers: normaliseHeaders(m.headers),
             timestampMs: Number(m.timestamp),
           }));
-          await options.onBatch(records, {
-            topic: batch.topic,
-            partition: batch.partition,
-            highWatermark: BigInt(batch.highWatermark),
-          });
+          // kafkajs heartbeats only between batches: while a long step runs (a flood of dead letters,
+          // outputs waiting for a broker) keep the membership alive, or the group would hand the
+          // partitions to another member in the middle of it.
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), heartbeatInterval);
+          try {
+            await options.onBatch(records, {
+              topic: batch.topic,
+              partition: batch.partition,
+              highWatermark: BigInt(batch.highWatermark),
+            });
+          } finally {
+            clearInterval(beat);
+          }
         },
       }),
     );
@@ -300,28 +497,30 @@ export class KafkaClient {
   /** Partitions of a topic. */
   async partitionCount(topic: string): Promise<number> {
     const admin = await this.connectedAdmin();
-    const { topics } = await wrap(`cannot read metadata of ${topic}`, admin.fetchTopicMetadata({ topics: [topic] }));
+    const { topics } = await this.startRetry(`read the metadata of ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }));
     return topics[0].partitions.length;
   }
 
   /** The next offset to be written, per partition. */
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     const admin = await this.connectedAdmin();
-    const offsets = await wrap(`cannot read offsets of ${topic}`, admin.fetchTopicOffsets(topic));
+    const offsets = await this.startRetry(`read the offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
   /** The earliest offset still in the log, per partition. */
   async startOffsets(topic: string): Promise<Map<number, bigint>> {
     const admin = await this.connectedAdmin();
-    const offsets = await wrap(`cannot read offsets of ${topic}`, admin.fetchTopicOffsets(topic));
+    const offsets = await this.startRetry(`read the offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.low)]));
   }
 
   /** A group's committed offsets (and their metadata) for a topic. */
   async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
     const admin = await this.connectedAdmin();
-    const [result] = await wrap(`cannot read committed offsets of group ${groupId}`, admin.fetchOffsets({ groupId, topics: [topic] }));
+    const [result] = await this.startRetry(`read the committed offsets of group ${groupId}`, () =>
+      admin.fetchOffsets({ groupId, topics: [topic] }),
+    );
     return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: BigInt(p.offset), metadata: p.metadata }));
   }
 

@@ -191,7 +191,17 @@ export class SaferoadsService {
     const { options: o, spec, points, model, calendar } = 'spec' in options ? options : prepareService(options);
     if (o.brokers.length === 0) throw new ConfigError('--brokers', 'must list at least one broker as host:port');
 
-    const client = new KafkaClient({ brokers: o.brokers, clientId: o.clientId });
+    const client = new KafkaClient({
+      brokers: o.brokers,
+      clientId: o.clientId,
+      // One line when an operation starts failing and one every tenth attempt after: an outage is
+      // visible in the log without flooding it.
+      onRetry: ({ what, attempt, error, delayMs }) => {
+        if (attempt !== 1 && attempt % 10 !== 0) return;
+        const cause = error instanceof Error ? error.message : String(error);
+        o.log(`saferoads: cannot ${what} (attempt ${attempt}: ${cause}); retrying in ${(delayMs / 1000).toFixed(1)} s`);
+      },
+    });
     await client.ensureTopics([
       { topic: o.carTopic, partitions: o.inputPartitions },
       { topic: o.weatherTopic, partitions: 1 },

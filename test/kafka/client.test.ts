@@ -1,5 +1,8 @@
+import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KafkaError } from '../../src/errors.js';
 import { type IncomingRecord, KafkaClient, probeCluster } from '../../src/kafka/client.js';
+import type { RetryInfo } from '../../src/kafka/retry.js';
 import { brokers, uniqueTopic } from './helpers.js';
 
 describe('KafkaClient against the real broker', () => {
@@ -92,5 +95,94 @@ describe('KafkaClient against the real broker', () => {
     await reader.close();
     expect(got.map((r) => r.value!.toString())).toEqual(Array.from({ length: 7 }, (_, i) => `p1-${i + 5}`));
     expect(new Set(got.map((r) => r.partition))).toEqual(new Set([1]));
+  });
+});
+
+describe('ensureTopics against the real broker', () => {
+  const client = new KafkaClient({ brokers: brokers(), clientId: 'saferoads-test-topics' });
+  afterAll(() => client.close());
+
+  it('creates the missing topics and returns once every partition has a leader', async () => {
+    const specs = [
+      { topic: uniqueTopic('led-a'), partitions: 6 },
+      { topic: uniqueTopic('led-b'), partitions: 3, config: { 'retention.ms': '3600000' } },
+      { topic: uniqueTopic('led-c') },
+    ];
+    await client.ensureTopics(specs);
+    // A separate plain kafkajs admin looks right away, without any retry of ours.
+    const admin = new kafkajs.Kafka({ brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+      const leaders = Object.fromEntries(topics.map((t) => [t.name, t.partitions.map((p) => p.leader >= 0)]));
+      expect(leaders).toEqual(Object.fromEntries(specs.map((s) => [s.topic, Array(s.partitions ?? 1).fill(true)])));
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: specs[1].topic, configNames: ['retention.ms'] }],
+      });
+      const [config] = resources;
+      expect(config.configEntries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('3600000');
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await client.partitionCount(specs[0].topic)).toBe(6);
+  });
+
+  it('lets two clients create the same topics at the same time', async () => {
+    const specs = [
+      { topic: uniqueTopic('race-a'), partitions: 4 },
+      { topic: uniqueTopic('race-b'), partitions: 2 },
+    ];
+    // logLevel nothing: kafkajs logs the loser's TOPIC_ALREADY_EXISTS, which ensureTopics accepts.
+    const one = new KafkaClient({ brokers: brokers(), clientId: 'saferoads-test-topics-1', logLevel: 'nothing' });
+    const other = new KafkaClient({ brokers: brokers(), clientId: 'saferoads-test-topics-2', logLevel: 'nothing' });
+    try {
+      await Promise.all([one.ensureTopics(specs), other.ensureTopics(specs)]);
+    } finally {
+      await one.close();
+      await other.close();
+    }
+    expect(await client.partitionCount(specs[0].topic)).toBe(4);
+    expect(await client.partitionCount(specs[1].topic)).toBe(2);
+  });
+
+  it('fails at once, naming the topics, when the broker refuses the request itself', async () => {
+    const retries: RetryInfo[] = [];
+    const strict = new KafkaClient({
+      brokers: brokers(),
+      clientId: 'saferoads-test-bad-config',
+      logLevel: 'nothing',
+      onRetry: (i) => retries.push(i),
+    });
+    const topic = uniqueTopic('bad-config');
+    try {
+      const error = await strict.ensureTopics([{ topic, config: { 'cleanup.policy': 'sometimes' } }]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KafkaError);
+      expect((error as Error).message).toMatch(new RegExp(`^cannot create topics ${topic}: `));
+    } finally {
+      await strict.close();
+    }
+    expect(retries).toEqual([]);
+    expect(await client.listTopics()).not.toContain(topic);
+  });
+
+  it('retries a broker that does not answer until startTimeoutMs, then names it and the cause', async () => {
+    const retries: RetryInfo[] = [];
+    const nowhere = new KafkaClient({
+      brokers: ['127.0.0.1:1'],
+      clientId: 'saferoads-test-nowhere',
+      logLevel: 'nothing',
+      startTimeoutMs: 500,
+      onRetry: (i) => retries.push(i),
+    });
+    const error = await nowhere.ensureTopics([{ topic: uniqueTopic('never') }]).catch((e: unknown) => e);
+    await nowhere.close();
+    expect(error).toBeInstanceOf(KafkaError);
+    expect((error as Error).message).toMatch(
+      /^cannot connect to Kafka at 127\.0\.0\.1:1: gave up after \d+ attempts in [\d.]+ s: .*ECONNREFUSED/,
+    );
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
+    expect(retries.every((r) => r.what === 'connect to Kafka at 127.0.0.1:1')).toBe(true);
   });
 });
