@@ -194,10 +194,10 @@ export class SaferoadsService {
     const client = new KafkaClient({
       brokers: o.brokers,
       clientId: o.clientId,
-      // One line when an operation starts failing and one every tenth attempt after: an outage is
-      // visible in the log without flooding it.
+      // One line once an operation failed twice (a first retry is routine: a new topic's leader
+      // settling) and one every tenth attempt after: an outage shows without flooding the log.
       onRetry: ({ what, attempt, error, delayMs }) => {
-        if (attempt !== 1 && attempt % 10 !== 0) return;
+        if (attempt !== 2 && attempt % 10 !== 0) return;
         const cause = error instanceof Error ? error.message : String(error);
         o.log(`saferoads: cannot ${what} (attempt ${attempt}: ${cause}); retrying in ${(delayMs / 1000).toFixed(1)} s`);
       },
