@@ -70,6 +70,7 @@ describe('bad input goes to the dead-letter topics, and the stream goes on', () 
     const template = good[0];
     const json = (patch: Record<string, unknown>) => JSON.stringify({ ...template, ...patch });
     const p0 = d.points.find((_, i) => i % 3 === 0)!.pointId;
+    const other = d.points.find((p) => p.pointId !== p0)!.pointId;
     const nowS = Date.now() / 1000;
     const flat = flatBufferRecords(d, [template], 1)[0].value as Buffer;
     // Bad records go between good ones, all on partition 0 (point index 0 lives there).
@@ -94,6 +95,8 @@ describe('bad input goes to the dead-letter topics, and the stream goes on', () 
       { value: json({ timestamp_out_2: nowS + 3600 }), reason: 'TOO_FAR_AHEAD' },
       { value: Buffer.concat([flat.subarray(0, 8), Buffer.from([1, 2, 3])]), reason: 'INVALID_FLATBUFFERS' },
       { value: mixed, reason: 'SPEED_OUT_OF_RANGE' },
+      // A valid, on-time event of another point keyed p0: counted, it would land with p0's owner.
+      { value: json({ point_id: other, timestamp_out_2: p0Events[15 * step - 1].timestamp_out_2 }), reason: 'KEY_MISMATCH' },
     ];
     // Each bad record right after the ((k + 1) × step)-th good event of partition 0, then a late
     // event at the end of that partition (its pane closed long before).
