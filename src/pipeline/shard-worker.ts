@@ -7,7 +7,7 @@ import { ROW_F64, ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
 import type { KernelOutputSink, KernelOutputSlice } from '../kernel/wasm-kernel.js';
 import { WasmKernel } from '../kernel/wasm-kernel.js';
 import { windowSpec } from '../kernel/window-spec.js';
-import { WeatherHistory } from '../weather/history.js';
+import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
 import { viewPackedColumns } from './columns.js';
 import {
   OUT_ROW_F64,
@@ -140,9 +140,10 @@ function segment(task: SegmentTask): SegmentResult {
   }
   if (!Number.isNaN(task.advanceTo)) {
     s.kernel.advanceWatermarkInto(task.advanceTo, sink);
-    // Every later lookup is for a window end beyond W: older readings can go, but for the newest
-    // one at or before W of each station.
-    s.weather.prune(task.advanceTo);
+    // Later lookups are for window ends beyond W — or, after a reassignment, for the ends after an
+    // older restart point that a partition brings along: readings within WEATHER_RETENTION_S
+    // behind W stay (and the newest one before that of each station).
+    s.weather.prune(task.advanceTo - WEATHER_RETENTION_S);
   }
   return sink.result();
 }

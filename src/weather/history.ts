@@ -20,13 +20,19 @@ import type { PublishedWeather, WeatherReading } from '../join/types.js';
  * window ends not yet final, which lie after its prune bound and close to the newest readings.
  */
 export interface WeatherHistoryOptions {
-  /** Readings kept per station at most (>= 1). 64 covers an hour at one reading a minute. */
+  /** Readings kept per station at most (>= 1). 2 048 cover 34 hours at one reading a minute. */
   maxPerStation: number;
 }
 
 export const DEFAULT_WEATHER_HISTORY_OPTIONS: Readonly<WeatherHistoryOptions> = Object.freeze({
-  maxPerStation: 64,
+  maxPerStation: 2048,
 });
+
+/**
+ * How far behind the watermark the service keeps readings (event time): a partition reassigned
+ * from a restart point up to this far behind is joined exactly as on its first run.
+ */
+export const WEATHER_RETENTION_S = 24 * 3600;
 
 /** What `add` did with a reading (for metrics and tests). */
 export type WeatherAddOutcome = 'added' | 'replaced' | 'dropped';

@@ -19,10 +19,10 @@ function bruteForce(added: readonly WeatherReading[], station: string, t: number
 }
 
 describe('WeatherHistory options', () => {
-  it('defaults to 64 readings per station, frozen', () => {
-    expect(DEFAULT_WEATHER_HISTORY_OPTIONS.maxPerStation).toBe(64);
+  it('defaults to 2048 readings per station, frozen', () => {
+    expect(DEFAULT_WEATHER_HISTORY_OPTIONS.maxPerStation).toBe(2048);
     expect(Object.isFrozen(DEFAULT_WEATHER_HISTORY_OPTIONS)).toBe(true);
-    expect(new WeatherHistory().options.maxPerStation).toBe(64);
+    expect(new WeatherHistory().options.maxPerStation).toBe(2048);
   });
 
   for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
@@ -36,7 +36,7 @@ describe('WeatherHistory options', () => {
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).field).toBe('weather.maxPerStation');
       expect((err as ConfigError).message).toBe(
-        `weather.maxPerStation must be a positive integer number of readings (got ${bad}); fix: use e.g. 64`,
+        `weather.maxPerStation must be a positive integer number of readings (got ${bad}); fix: use e.g. 2048`,
       );
     });
   }
