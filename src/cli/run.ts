@@ -114,16 +114,18 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (error) {
     throw withFlagNames(error);
   }
+  // Listen before anything starts: a SIGTERM during start-up (a supervisor, a rolling restart)
+  // stops the service gracefully once it is up, instead of killing the process mid-way.
+  const signalled = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   const kafka = await connectKafka(o.brokers, 'run', log);
   let service: SaferoadsService | undefined;
   try {
     service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers] } });
     log(`saferoads run: consuming ${o.carTopic} + ${o.weatherTopic} → ${o.outputTopic} with ${o.shards} shard(s); Ctrl-C stops`);
     const running = service;
-    const signalled = new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
     const failure = await Promise.race([signalled.then(() => undefined), running.failed.catch((error: unknown) => error)]);
     log(failure === undefined ? 'saferoads run: stopping (finishing the batch in hand, committing)…' : 'saferoads run: stopping after a failure');
     await running.stop();

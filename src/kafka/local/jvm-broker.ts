@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,26 @@ export interface RunningBroker {
   /** Milliseconds spent fetching jars (0 on a warm cache) and starting the broker. */
   readonly timings: { fetchMs: number; startMs: number };
   stop(): Promise<void>;
+}
+
+/**
+ * The broker on this machine's Java, which can also be taken down and brought back (fault tests:
+ * a broker outage). `pid` is the last JVM's started (it changes on resume(); not alive while halted).
+ */
+export interface JvmBroker extends RunningBroker {
+  /**
+   * Ends the broker JVM (SIGKILL by default: a crash; SIGTERM: a clean shutdown) but keeps its
+   * work dir, data and ports, so resume() brings the same broker back. Resolves once the JVM is gone.
+   * Meanwhile a watchdog still removes the work dir if this process dies.
+   */
+  halt(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /**
+   * Starts a halted broker again on the same port and data dir; resolves once it answers metadata
+   * requests. A broker that cannot come back is stopped (data removed) and BrokerStartError thrown.
+   */
+  resume(): Promise<void>;
+  /** True between halt() and resume(). */
+  readonly halted: boolean;
 }
 
 const KAFKA_MIN_JAVA = 17;
@@ -47,9 +67,16 @@ async function checkJava(javaPath: string): Promise<void> {
   }
 }
 
-/** Kafka's cluster id: 16 random bytes, URL-safe base64 without padding. */
-function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * Kafka's cluster id: 16 random bytes, URL-safe base64 without padding — never starting with "-",
+ * which the storage tool's argument parser would take for an option (1 start in 64 did; Kafka's own
+ * Uuid.randomUuid() draws again for the same reason).
+ */
+export function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(workDir: string, port: number, controllerPort: number): string {
@@ -111,10 +138,15 @@ function explainExit(log: string): string {
 
 /**
  * A watchdog process, detached from ours, that stops the broker if this process dies without
- * stopping it (kill -9, a crashed test runner): no broker is ever left behind.
+ * stopping it (kill -9, a crashed test runner): no broker is ever left behind. Without a broker
+ * (halted), it only removes the work dir when this process dies.
  */
-function startWatchdog(brokerPid: number, workDir: string): number | undefined {
-  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${brokerPid} 2>/dev/null; do sleep 1; done
+function startWatchdog(brokerPid: number | undefined, workDir: string): number | undefined {
+  const script =
+    brokerPid === undefined
+      ? `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+rm -rf '${workDir}'`
+      : `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${brokerPid} 2>/dev/null; do sleep 1; done
 if kill -0 ${brokerPid} 2>/dev/null; then kill -TERM ${brokerPid}; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 ${brokerPid} 2>/dev/null || break; sleep 1; done; kill -KILL ${brokerPid} 2>/dev/null; rm -rf '${workDir}'; fi`;
   const watchdog = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   watchdog.unref();
@@ -134,7 +166,7 @@ function isAlive(pid: number): boolean {
  * Starts a single-node Apache Kafka (KRaft, broker+controller) from the official jars on this
  * machine's Java: loopback listeners, free ports, a temporary log dir, a small heap.
  */
-export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}): Promise<RunningBroker> {
+export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}): Promise<JvmBroker> {
   const o = resolveLocalBrokerOptions(options);
   await checkJava(o.javaPath);
   const fetchStart = performance.now();
@@ -180,24 +212,49 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
   }
 
   const outPath = join(workDir, 'broker.out');
-  const out = openSync(outPath, 'a');
-  const child = spawn(o.javaPath, [...jvmFlags, '-cp', classpath, 'kafka.Kafka', config], {
-    stdio: ['ignore', out, out],
-  });
-  closeSync(out);
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const pid = child.pid;
-  if (pid === undefined) {
-    cleanup();
-    throw new BrokerStartError(`could not start Java (${o.javaPath}): ${String(await spawnError)}`);
+  const bootstrap = `127.0.0.1:${port}`;
+
+  /** The JVM of the moment: replaced by resume(), undefined while halted or after stop(). */
+  interface Jvm {
+    child: ChildProcess;
+    pid: number;
+    exited: boolean;
+    gone: Promise<void>;
+    watchdogPid: number | undefined;
   }
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-  const watchdogPid = startWatchdog(pid, workDir);
+  let jvm: Jvm | undefined;
+  /** The pid of the last JVM started (kept after halt() and stop(): callers check it is gone). */
+  let lastPid = -1;
+  /** The watchdog of a halted broker (removes the work dir if we die). */
+  let dirWatchdogPid: number | undefined;
+
+  const killWatchdog = (pid: number | undefined) => {
+    if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  };
+
+  /** Spawns the broker JVM on the config in workDir, with its watchdog. */
+  const launch = async (): Promise<Jvm> => {
+    const out = openSync(outPath, 'a');
+    const child = spawn(o.javaPath, [...jvmFlags, '-cp', classpath, 'kafka.Kafka', config], {
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+    if (child.pid === undefined) throw new BrokerStartError(`could not start Java (${o.javaPath}): ${String(await spawnError)}`);
+    const started: Jvm = { child, pid: child.pid, exited: false, gone: Promise.resolve(), watchdogPid: undefined };
+    started.gone = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        started.exited = true;
+        resolve();
+      }),
+    );
+    started.watchdogPid = startWatchdog(started.pid, workDir);
+    lastPid = started.pid;
+    return started;
+  };
+
   const killOnExit = () => {
-    if (!exited) child.kill('SIGKILL');
+    if (jvm && !jvm.exited) jvm.child.kill('SIGKILL');
     cleanup();
   };
   process.once('exit', killOnExit);
@@ -206,40 +263,109 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
   const stop = () =>
     (stopped ??= (async () => {
       process.removeListener('exit', killOnExit);
-      if (!exited) {
-        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
-        const graceful = await Promise.race([gone.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)]);
+      const current = jvm;
+      if (current && !current.exited) {
+        current.child.kill('SIGTERM');
+        const graceful = await Promise.race([current.gone.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)]);
         if (!graceful) {
-          child.kill('SIGKILL');
-          await gone;
+          current.child.kill('SIGKILL');
+          await current.gone;
         }
       }
-      if (watchdogPid !== undefined && isAlive(watchdogPid)) process.kill(watchdogPid, 'SIGKILL');
+      killWatchdog(current?.watchdogPid);
+      killWatchdog(dirWatchdogPid);
+      jvm = undefined;
       cleanup();
     })());
 
-  const bootstrap = `127.0.0.1:${port}`;
-  const deadline = Date.now() + o.startTimeoutMs;
-  for (;;) {
-    if (exited) {
-      const log = readTail(join(workDir, 'broker.log')) + readTail(outPath);
-      await stop();
-      if (/Address already in use/i.test(log)) {
+  /** Waits until the broker answers, or explains why it does not (the broker is stopped then). */
+  const waitReady = async (current: Jvm, what: string): Promise<void> => {
+    const deadline = Date.now() + o.startTimeoutMs;
+    for (;;) {
+      if (current.exited) {
+        const log = readTail(join(workDir, 'broker.log')) + readTail(outPath);
+        await stop();
+        if (/Address already in use/i.test(log)) {
+          throw new BrokerStartError(
+            `Kafka could not bind 127.0.0.1:${port} or :${controllerPort} (address already in use): free the port or choose another with SAFEROADS_KAFKA_PORT`,
+          );
+        }
+        throw new BrokerStartError(`Kafka broker exited during ${what}: ${explainExit(log)}`);
+      }
+      if (stopped !== undefined) throw new BrokerStartError(`Kafka broker was stopped during ${what}`);
+      if (Date.now() > deadline) {
+        await stop();
         throw new BrokerStartError(
-          `Kafka could not bind 127.0.0.1:${port} or :${controllerPort} (address already in use): free the port or choose another with SAFEROADS_KAFKA_PORT`,
+          `Kafka broker did not become ready within ${o.startTimeoutMs} ms: raise SAFEROADS_KAFKA_START_TIMEOUT_MS on a slow machine, or check the Java heap (SAFEROADS_KAFKA_HEAP)`,
         );
       }
-      throw new BrokerStartError(`Kafka broker exited during start-up: ${explainExit(log)}`);
+      if (await probeCluster([bootstrap], Math.min(2_000, Math.max(1, deadline - Date.now())))) return;
+      await sleep(200);
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new BrokerStartError(
-        `Kafka broker did not become ready within ${o.startTimeoutMs} ms: raise SAFEROADS_KAFKA_START_TIMEOUT_MS on a slow machine, or check the Java heap (SAFEROADS_KAFKA_HEAP)`,
-      );
-    }
-    if (await probeCluster([bootstrap], Math.min(2_000, Math.max(1, deadline - Date.now())))) break;
-    await sleep(200);
+  };
+
+  try {
+    jvm = await launch();
+  } catch (error) {
+    process.removeListener('exit', killOnExit);
+    cleanup();
+    throw error;
   }
-  return { bootstrap, pid, workDir, timings: { fetchMs, startMs: performance.now() - startedAt }, stop };
+  await waitReady(jvm, 'start-up');
+
+  let halting: Promise<void> | undefined;
+  const halt = (signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL') =>
+    (halting ??= (async () => {
+      if (stopped !== undefined) throw new Error('halt(): the broker was stopped');
+      const current = jvm;
+      if (current === undefined) return;
+      // The broker watchdog would see the JVM gone and quit; this one keeps guarding the data.
+      dirWatchdogPid = startWatchdog(undefined, workDir);
+      killWatchdog(current.watchdogPid);
+      jvm = undefined;
+      if (!current.exited) current.child.kill(signal);
+      if (signal === 'SIGTERM') {
+        const graceful = await Promise.race([current.gone.then(() => true), sleep(15_000, undefined, { ref: false }).then(() => false)]);
+        if (!graceful) current.child.kill('SIGKILL');
+      }
+      await current.gone;
+    })());
+
+  const resume = async () => {
+    if (stopped !== undefined) throw new Error('resume(): the broker was stopped');
+    if (halting === undefined) return;
+    await halting;
+    if (!(await isPortFree(port)) || !(await isPortFree(controllerPort))) {
+      await stop();
+      throw new BrokerStartError(`cannot resume the Kafka broker: port ${port} or ${controllerPort} on 127.0.0.1 was taken while it was halted`);
+    }
+    let current: Jvm;
+    try {
+      current = await launch();
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    jvm = current;
+    killWatchdog(dirWatchdogPid);
+    dirWatchdogPid = undefined;
+    halting = undefined;
+    await waitReady(current, 'resume');
+  };
+
+  const startMs = performance.now() - startedAt;
+  return {
+    bootstrap,
+    get pid() {
+      return lastPid;
+    },
+    get halted() {
+      return halting !== undefined && stopped === undefined;
+    },
+    workDir,
+    timings: { fetchMs, startMs },
+    stop,
+    halt,
+    resume,
+  };
 }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { BrokerStartError } from '../../../src/errors.js';
-import { probeCluster } from '../../../src/kafka/client.js';
-import { startJvmBroker } from '../../../src/kafka/local/jvm-broker.js';
+import { KafkaClient, probeCluster } from '../../../src/kafka/client.js';
+import { clusterId, startJvmBroker } from '../../../src/kafka/local/jvm-broker.js';
 import { built, isAlive, kafkaBrokerPids, waitUntil } from './processes.js';
 
 async function expectOneLineStartError(promise: Promise<unknown>, pattern: RegExp): Promise<string> {
@@ -23,6 +23,10 @@ async function expectOneLineStartError(promise: Promise<unknown>, pattern: RegEx
 }
 
 describe('the local Apache Kafka broker on Java', () => {
+  it('draws cluster ids the storage tool takes: 22 URL-safe characters, never a leading "-"', () => {
+    for (let i = 0; i < 2_000; i++) expect(clusterId()).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  });
+
   it('starts, answers metadata, and leaves nothing behind when stopped', async () => {
     const broker = await startJvmBroker();
     expect(broker.bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -34,6 +38,63 @@ describe('the local Apache Kafka broker on Java', () => {
     expect(isAlive(broker.pid)).toBe(false);
     expect(existsSync(broker.workDir)).toBe(false);
     expect(await probeCluster([broker.bootstrap], 1_000)).toBe(false);
+  });
+
+  it('halts (the JVM dies, data and port stay) and resumes as the same broker with its data', async () => {
+    const broker = await startJvmBroker();
+    try {
+      const client = new KafkaClient({ brokers: [broker.bootstrap], logLevel: 'nothing' });
+      await client.ensureTopics([{ topic: 'kept', partitions: 2 }]);
+      const producer = await client.producer();
+      await producer.send('kept', [{ key: 'k', value: 'before the outage' }]);
+      await producer.close();
+      await client.close();
+
+      const firstPid = broker.pid;
+      await broker.halt();
+      expect(broker.halted).toBe(true);
+      expect(isAlive(firstPid)).toBe(false);
+      expect(existsSync(broker.workDir)).toBe(true);
+      expect(await probeCluster([broker.bootstrap], 1_000)).toBe(false);
+
+      await broker.resume();
+      expect(broker.halted).toBe(false);
+      expect(broker.pid).not.toBe(firstPid);
+      expect(isAlive(broker.pid)).toBe(true);
+      const again = new KafkaClient({ brokers: [broker.bootstrap], logLevel: 'nothing' });
+      const got: string[] = [];
+      const reader = await again.read({
+        topic: 'kept',
+        until: await again.endOffsets('kept'),
+        follow: false,
+        onBatch: async (records) => void got.push(...records.map((r) => r.value!.toString())),
+      });
+      await reader.caughtUp;
+      await reader.close();
+      await again.close();
+      expect(got).toEqual(['before the outage']);
+    } finally {
+      const pid = broker.pid;
+      await broker.stop();
+      expect(isAlive(pid)).toBe(false);
+      expect(existsSync(broker.workDir)).toBe(false);
+    }
+  });
+
+  it('a halted broker\'s data is removed by its watchdog when the process that started it is killed', async () => {
+    const script = `import(${JSON.stringify(built('src/kafka/local/jvm-broker.js'))}).then(async (m) => {
+      const b = await m.startJvmBroker();
+      const pid = b.pid;
+      await b.halt();
+      console.log(JSON.stringify({ pid, workDir: b.workDir }));
+    });`;
+    const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => createInterface({ input: owner.stdout! }).once('line', resolve));
+    const { pid, workDir } = JSON.parse(line) as { pid: number; workDir: string };
+    expect(isAlive(pid)).toBe(false);
+    expect(existsSync(workDir)).toBe(true);
+    owner.kill('SIGKILL');
+    expect(await waitUntil(() => !existsSync(workDir), 10_000)).toBe(true);
   });
 
   it('is stopped by its watchdog when the process that started it is killed with SIGKILL', async () => {
