@@ -68,6 +68,18 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 /**
+ * A point_id as saferoads knows it: a non-empty string as it is, or a non-negative safe integer (the
+ * seed's generator and notebooks write integers) as its decimal string — `7` is the point "7" of the
+ * road-points CSV. Anything else (a fraction, a negative number, -0, an empty string) is undefined.
+ */
+export function canonicalPointId(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  // V8 keeps a cache of number → string conversions: no allocation per event for recurring ids.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0)) return String(value);
+  return undefined;
+}
+
+/**
  * A reusable batch of decoded loop events. Fill it with `appendJson`/`appendEvent` until `isFull`
  * (it never grows), hand `columns` to the kernel, then `reset()`.
  */
@@ -169,9 +181,10 @@ export class EventColumnsBuilder {
     const length = o.length;
     if (length === undefined) return this.reject(MISSING_FIELD, 'length', '');
     if (typeof length !== 'number') return this.reject(WRONG_TYPE, 'length', '');
-    const pointId = o.point_id;
-    if (pointId === undefined) return this.reject(MISSING_FIELD, 'point_id', '');
-    if (typeof pointId !== 'string' || pointId.length === 0) return this.reject(WRONG_TYPE, 'point_id', '');
+    const rawPointId = o.point_id;
+    if (rawPointId === undefined) return this.reject(MISSING_FIELD, 'point_id', '');
+    const pointId = canonicalPointId(rawPointId);
+    if (pointId === undefined) return this.reject(WRONG_TYPE, 'point_id', '');
     const point = pointIndexOf(pointId);
     if (point === undefined) return this.reject(UNKNOWN_POINT_ID, 'point_id', pointId);
     this.write(lane, tIn1, tOut1, tIn2, tOut2, speed, gapM, gapS, length, point, partitionSlot);

@@ -28,6 +28,11 @@ export interface ServiceOptions {
    * depend on are acknowledged: a smaller value re-reads less after a crash, a larger one costs less.
    */
   commitIntervalMs: number;
+  /**
+   * The group hands the partitions of an instance that stopped heart-beating (killed outright) to
+   * the others after this long; a graceful stop hands them over at once.
+   */
+  sessionTimeoutMs: number;
   windows: Partial<WindowSpecOptions>;
   timeZone: string;
   /** Country code for public holidays (date-holidays), or a list of local dates YYYY-MM-DD. */
@@ -53,6 +58,9 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   weatherDlqTopic: 'weather.dlq',
   inputPartitions: 3,
   commitIntervalMs: 1000,
+  // The broker's smallest session by default (group.min.session.timeout.ms): the fastest takeover
+  // after kill -9. kafkajs heartbeats also while a long step runs, so a busy instance stays in.
+  sessionTimeoutMs: 6000,
   modelPath: DEFAULT_MODEL_PATH,
   windows: Object.freeze({}),
   timeZone: 'Europe/Warsaw',
@@ -69,6 +77,9 @@ export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<Se
   }
   if (!Number.isInteger(o.commitIntervalMs) || o.commitIntervalMs < 0) {
     throw new ConfigError('--commit-interval', `must be a non-negative integer of milliseconds (got ${o.commitIntervalMs})`);
+  }
+  if (!Number.isInteger(o.sessionTimeoutMs) || o.sessionTimeoutMs < 1000) {
+    throw new ConfigError('--session-timeout', `must be an integer of at least 1000 milliseconds (got ${o.sessionTimeoutMs}); the broker also requires at least its group.min.session.timeout.ms (6000 by default)`);
   }
   if (!Number.isInteger(o.inputPartitions) || o.inputPartitions < 1) {
     throw new ConfigError('--partitions', `must be a positive integer (got ${o.inputPartitions})`);

@@ -308,6 +308,7 @@ export class SaferoadsService {
       topics: [this.options.carTopic],
       fromBeginning: true,
       autoCommit: false,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
       onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, batch.highWatermark)),
       onFetch: () => this.pipeline.admission.fetched(Date.now() / 1000),
       onAssignment: (assignment) => {

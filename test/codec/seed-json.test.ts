@@ -132,7 +132,29 @@ describe('EventColumnsBuilder.appendJson', () => {
     expect(b.count).toBe(0);
   });
 
-  it('refuses a fractional or non-finite lane, and a point_id that is not a non-empty string, as WRONG_TYPE', () => {
+  it("takes an integer point_id (the seed's generator writes them) as the point of its decimal string", () => {
+    const b = new EventColumnsBuilder(5);
+    const numbered = new Map([['7', 0], ['0', 1], ['9007199254740991', 2]]);
+    const byId = (id: string) => numbered.get(id);
+    expect(b.appendJson(json({ ...SEED, point_id: 7 }), 0, byId)).toBe(DECODE_OK);
+    expect(b.appendJson(json({ ...SEED, point_id: '7' }), 0, byId)).toBe(DECODE_OK);
+    expect(b.appendJson(json({ ...SEED, point_id: 0 }), 0, byId)).toBe(DECODE_OK);
+    expect(b.appendJson(json({ ...SEED, point_id: Number.MAX_SAFE_INTEGER }), 0, byId)).toBe(DECODE_OK);
+    expect([...b.columns.point.subarray(0, 4)]).toEqual([0, 0, 1, 2]);
+    // Unknown as a number is unknown by its decimal form.
+    expect(b.appendJson(json({ ...SEED, point_id: 8 }), 0, byId)).toBe(UNKNOWN_POINT_ID);
+    expect(b.detail).toContain('"8"');
+  });
+
+  it.each([['7.5'], ['-3'], ['-0'], ['1e300'], ['9007199254740993'], ['true'], ['null']])('refuses point_id %s as WRONG_TYPE', (raw) => {
+    const b = new EventColumnsBuilder(1);
+    const value = seedEventJson(SEED).replace('"point_id":"P0002"', `"point_id":${raw}`);
+    expect(value).toContain(`"point_id":${raw}`);
+    expect(b.appendJson(Buffer.from(value), 0, (id) => (id === '7' || id === '0' ? 0 : undefined))).toBe(WRONG_TYPE);
+    expect(b.rejectField).toBe('point_id');
+  });
+
+  it('refuses a fractional or non-finite lane, and an empty point_id, as WRONG_TYPE', () => {
     const b = new EventColumnsBuilder(1);
     expect(b.appendJson(json({ ...SEED, lane: 1.5 }), 0, indexOf)).toBe(WRONG_TYPE);
     expect(b.detail).toBe('field "lane" must be an integer');
@@ -140,7 +162,7 @@ describe('EventColumnsBuilder.appendJson', () => {
     expect(b.rejectField).toBe('lane');
     expect(b.appendJson(json({ ...SEED, point_id: '' }), 0, indexOf)).toBe(WRONG_TYPE);
     expect(b.rejectField).toBe('point_id');
-    expect(b.appendJson(json({ ...SEED, point_id: 7 }), 0, indexOf)).toBe(WRONG_TYPE);
+    expect(b.appendJson(json({ ...SEED, point_id: 7.5 }), 0, indexOf)).toBe(WRONG_TYPE);
     expect(b.rejectField).toBe('point_id');
     expect(b.count).toBe(0);
   });
