@@ -4,10 +4,11 @@
  *
  * Each line is produced as it is (value = the line's bytes), keyed by `point_id` when the record
  * has one (a loop event), else by `station` (a weather reading). Blank lines are skipped. A line
- * that is not a JSON object with a string point_id or station is not produced: it is counted,
+ * that is not a JSON object with a point_id (string or non-negative integer) or a string station is not produced: it is counted,
  * the first 10 are reported on stderr with their line numbers at the end, and the exit status is 1.
  * Configuration problems (flags, an unreadable FILE) stop before anything is produced (exit 2).
  */
+import { canonicalPointId } from '../codec/seed-json.js';
 import { stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -50,7 +51,10 @@ export function keyOfLine(line: string): { key: string } | { error: string } {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'not a JSON object' };
   const o = value as Record<string, unknown>;
-  if (typeof o.point_id === 'string' && o.point_id !== '') return { key: o.point_id };
+  // An integer point_id (the seed's generator writes them) is keyed by its decimal form, as the
+  // seed's producer does and as the service matches it.
+  const pointId = canonicalPointId(o.point_id);
+  if (pointId !== undefined) return { key: pointId };
   if (typeof o.station === 'string' && o.station !== '') return { key: o.station };
   return { error: 'has neither a point_id (loop event) nor a station (weather reading)' };
 }

@@ -47,6 +47,7 @@ export const RUN_COMMAND = defineCommand({
     timeZone: option({ schema: text(), default: d.timeZone, valueName: 'TZ', help: 'time zone of the calendar (weekday, hour, holiday)' }),
     holidays: option({ schema: text(), default: d.holidays, valueName: 'CC|DATES', help: 'public holidays: country code, or YYYY-MM-DD,… dates' }),
     print: flag('print every risk record on stdout (one line each)'),
+    untilEnd: flag('a finite replay: read every partition to its end offset as of start, close every window up to the last event, commit, exit 0'),
   },
 });
 
@@ -106,6 +107,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       inputPartitions: o.partitions,
       commitIntervalMs: o.commitInterval,
       sessionTimeoutMs: o.sessionTimeout,
+      untilEnd: o.untilEnd,
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
@@ -128,7 +130,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers] } });
     log(`saferoads run: consuming ${o.carTopic} + ${o.weatherTopic} → ${o.outputTopic} with ${o.shards} shard(s); Ctrl-C stops`);
     const running = service;
-    const failure = await Promise.race([signalled.then(() => undefined), running.failed.catch((error: unknown) => error)]);
+    const failure = await Promise.race([signalled.then(() => undefined), running.finished, running.failed.catch((error: unknown) => error)]);
     log(failure === undefined ? 'saferoads run: stopping (finishing the batch in hand, committing)…' : 'saferoads run: stopping after a failure');
     await running.stop();
     const s = running.stats;

@@ -63,6 +63,8 @@ export class Admission {
   private readonly lastActivity: Float64Array;
   private readonly caughtUp: Uint8Array;
   private readonly backlog: Uint8Array;
+  /** A finite replay read the partition to its end: it never holds the start or W again. */
+  private readonly finished: Uint8Array;
   /** Partitions this instance reads; the others (owned by other instances) do not hold W back. */
   private readonly assigned: Uint8Array;
   private lastFetchS = -Infinity;
@@ -90,6 +92,7 @@ export class Admission {
     this.lastActivity = new Float64Array(partitions).fill(startWallClockS);
     this.caughtUp = new Uint8Array(partitions);
     this.backlog = new Uint8Array(partitions);
+    this.finished = new Uint8Array(partitions);
     this.assigned = new Uint8Array(partitions).fill(1);
   }
 
@@ -156,12 +159,35 @@ export class Admission {
   }
 
   private isIdle(p: number, nowS: number): boolean {
+    if (this.finished[p] === 1) return true;
     return (
       this.caughtUp[p] === 1 &&
       this.backlog[p] === 0 &&
       nowS - this.lastActivity[p] >= this.spec.idleTimeoutS &&
       nowS - this.lastFetchS <= FETCH_EVIDENCE_S
     );
+  }
+
+  /** A finite replay (`--until-end`) read `slot` up to its end: it holds nothing back any more. */
+  setFinished(slot: number, nowS: number): void {
+    this.finished[slot] = 1;
+    this.scannedAtS = NaN;
+    this.tick(nowS);
+  }
+
+  /**
+   * Every assigned partition is finished: W moves to the end of the pane holding the last event, so
+   * every window up to it becomes final (a backtest wants its last windows; a live stream never
+   * gets here).
+   */
+  closeAll(nowS: number): void {
+    this.tick(nowS);
+    if (!this.started) return;
+    let last = -Infinity;
+    for (let p = 0; p < this.partitionMax.length; p++) if (this.assigned[p]) last = Math.max(last, this.partitionMax[p]);
+    if (!Number.isFinite(last)) return;
+    const end = (Math.floor(last / this.spec.advanceS) + 1) * this.spec.advanceS;
+    if (end > this.wm) this.wm = end;
   }
 
   // ---- the stream --------------------------------------------------------------------------------

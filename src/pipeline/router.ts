@@ -135,6 +135,11 @@ export class Router {
     this.replayUntil[slot] = offset;
   }
 
+  /** Whether `slot` is parked (records of it wait here). */
+  isParked(slot: number): boolean {
+    return this.parked[slot];
+  }
+
   /** Whether `record` is re-read after an assignment (its dead letters were written before). */
   isReplay(record: IncomingRecord): boolean {
     return Number(record.offset) < this.replayUntil[record.partition];

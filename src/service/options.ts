@@ -33,6 +33,12 @@ export interface ServiceOptions {
    * the others after this long; a graceful stop hands them over at once.
    */
   sessionTimeoutMs: number;
+  /**
+   * A finite replay (a backtest): read every assigned partition up to its end offset as of the
+   * assignment, close every window up to the last event, publish and commit, then `finished`
+   * resolves. Meant for one instance.
+   */
+  untilEnd: boolean;
   windows: Partial<WindowSpecOptions>;
   timeZone: string;
   /** Country code for public holidays (date-holidays), or a list of local dates YYYY-MM-DD. */
@@ -61,6 +67,7 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   // The broker's smallest session by default (group.min.session.timeout.ms): the fastest takeover
   // after kill -9. kafkajs heartbeats also while a long step runs, so a busy instance stays in.
   sessionTimeoutMs: 6000,
+  untilEnd: false,
   modelPath: DEFAULT_MODEL_PATH,
   windows: Object.freeze({}),
   timeZone: 'Europe/Warsaw',

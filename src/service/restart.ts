@@ -9,6 +9,8 @@ export interface PartitionPlan {
   readFrom: bigint;
   /** Records before this offset were processed by an earlier owner (re-read without dead letters). */
   replayUntil: bigint;
+  /** The partition's end offset when it was assigned (where a finite replay stops). */
+  logEnd: bigint;
   start: PartitionStart;
 }
 
@@ -34,6 +36,7 @@ export async function planAssignment(client: KafkaClient, groupId: string, topic
         partition,
         readFrom: committedAt,
         replayUntil: committedAt,
+        logEnd,
         start: { resumed: false, publishedThrough: -Infinity, maxEventTime: -Infinity, caughtUp: committedAt >= logEnd },
       };
     }
@@ -41,6 +44,7 @@ export async function planAssignment(client: KafkaClient, groupId: string, topic
       partition,
       readFrom: rebuild,
       replayUntil: committedAt,
+      logEnd,
       start: { resumed: true, publishedThrough: point.end, maxEventTime: point.max, caughtUp: rebuild >= logEnd },
     };
   });

@@ -56,6 +56,10 @@ class Pipeline implements OutputScope {
   readonly replayUntil = new Map<number, bigint>();
   /** Per partition: the first offset of the last batch that skipped past the expected offset. */
   readonly gapAt = new Map<number, bigint>();
+  /** Per partition: its end offset when assigned (a finite replay reads up to it). */
+  readonly logEnd = new Map<number, bigint>();
+  /** A finite replay closed every window: nothing is left to do. */
+  closed = false;
   private readonly mine: Uint8Array;
 
   constructor(
@@ -141,6 +145,11 @@ export class SaferoadsService {
   private failure?: unknown;
   private stopped = false;
   private fail!: (error: unknown) => void;
+  private finish!: () => void;
+  /** With `untilEnd`: resolves once every window up to the last event is published and committed. */
+  readonly finished: Promise<void> = new Promise<void>((resolve) => {
+    this.finish = resolve;
+  });
   /**
    * Rejects with the first error that stopped the service's progress (a produce that Kafka refused
    * for good, a shard that crashed): the caller should stop it and exit non-zero.
@@ -284,6 +293,7 @@ export class SaferoadsService {
       pipeline.offsets.startAt(plan.partition, Number(plan.readFrom), plan.start.maxEventTime);
       pipeline.expectedNext.set(plan.partition, plan.readFrom);
       pipeline.replayUntil.set(plan.partition, plan.replayUntil);
+      pipeline.logEnd.set(plan.partition, plan.logEnd);
       pipeline.router.replayBefore(plan.partition, Number(plan.replayUntil));
       // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
       // pipeline parked paused: every assigned partition restarts where the new state starts.
@@ -291,6 +301,7 @@ export class SaferoadsService {
       this.consumer?.resume(carTopic, plan.partition);
     }
     pipeline.admission.setAssigned(sorted, starts, Date.now() / 1000);
+    if (this.options.untilEnd) await this.closeIfDrained(pipeline);
     const resumed = plans.filter((p) => p.start.resumed);
     this.options.log(
       `saferoads: partitions ${sorted.join(',')} of ${carTopic}: ` +
@@ -334,6 +345,7 @@ export class SaferoadsService {
         pipeline.router.tick(Date.now() / 1000, flushes, dead);
         this.applyParking();
         await this.publish(pipeline, flushes, dead);
+        if (this.options.untilEnd) await this.closeIfDrained(pipeline);
       }).catch(() => undefined);
     }, 1000);
     this.ticker.unref();
@@ -354,7 +366,12 @@ export class SaferoadsService {
       return;
     }
     pipeline.gapAt.delete(partition);
-    const records = batch[0].offset < expected ? batch.filter((r) => r.offset >= expected) : batch;
+    // A finite replay reads up to the end offsets it saw when the partitions were assigned.
+    const end = this.options.untilEnd ? (pipeline.logEnd.get(partition) ?? 0n) : -1n;
+    const records =
+      batch[0].offset < expected || (end >= 0n && batch[batch.length - 1].offset >= end)
+        ? batch.filter((r) => r.offset >= expected && (end < 0n || r.offset < end))
+        : batch;
     const last = batch[batch.length - 1].offset;
     pipeline.admission.delivered(partition, Date.now() / 1000, last + 1n >= highWatermark);
     if (records.length === 0) return;
@@ -365,6 +382,36 @@ export class SaferoadsService {
     pipeline.router.route(records, partition, Date.now() / 1000, flushes, dead);
     this.applyParking();
     await this.publish(pipeline, flushes, dead);
+    if (this.options.untilEnd) await this.closeIfDrained(pipeline);
+  }
+
+  /**
+   * A finite replay: partitions read to their end offsets stop holding the stream back; once all
+   * are, every window up to the last event is closed, published and committed, and `finished`
+   * resolves.
+   */
+  private async closeIfDrained(pipeline: Pipeline): Promise<void> {
+    if (pipeline.closed) return;
+    const nowS = Date.now() / 1000;
+    let all = true;
+    for (const p of pipeline.assigned) {
+      const done = (pipeline.expectedNext.get(p) ?? 0n) >= (pipeline.logEnd.get(p) ?? 0n) && !pipeline.router.isParked(p);
+      if (done) pipeline.admission.setFinished(p, nowS);
+      else all = false;
+    }
+    if (!all || pipeline.assigned.length === 0) return;
+    pipeline.closed = true;
+    const flushes: Flush[] = [];
+    const dead: DeadLetter[] = [];
+    pipeline.admission.closeAll(nowS);
+    pipeline.router.tick(nowS, flushes, dead);
+    await this.publish(pipeline, flushes, dead);
+    await this.publisher.settle();
+    const through = pipeline.admission.nextEnd - this.spec.advanceS;
+    this.options.log(
+      `saferoads: every assigned partition read to its end; ${Number.isFinite(through) ? `windows closed through ${new Date(through * 1000).toISOString()}` : 'no window to close'}`,
+    );
+    this.finish();
   }
 
   private async publish(pipeline: Pipeline, flushes: Flush[], dead: DeadLetter[]): Promise<void> {

@@ -204,4 +204,24 @@ describe('Admission: the service-wide watermark', () => {
     expect(a.watermark).toBe(end0 + 70);
     expect(taken).toEqual([end0 + 60]);
   });
+
+  it('a finite replay: finished partitions hold nothing back, closeAll closes every window up to the last event', () => {
+    const a = new Admission(spec, 3, NOW, () => true);
+    a.setAssigned([0, 1, 2], new Map([[2, fresh(true)]]), NOW);
+    offer(a, event(T0 + 10, 0));
+    expect(offer(a, event(T0 + 20, 1))).toBe('parked');
+    // Partition 2 had nothing to read: finished, it does not hold the start (no idle timeout).
+    a.setFinished(2, NOW);
+    expect(a.started).toBe(true);
+    expect(offer(a, event(T0 + 10, 0))).toBe(Reason.OK);
+    expect(offer(a, event(T0 + 100, 1))).toBe(Reason.OK);
+    a.setFinished(0, NOW);
+    a.setFinished(1, NOW);
+    taken.length = 0;
+    a.closeAll(NOW);
+    const ends: number[] = [];
+    a.takeFinalEnds(ends);
+    // The last event (T0 + 100) lies in the pane ending T0 + 120: every end up to it is final.
+    expect(ends).toEqual([T0, T0 + 60, T0 + 120]);
+  });
 });

@@ -61,6 +61,38 @@ describe('the streaming service end to end (real broker)', () => {
   });
 });
 
+describe('a finite replay (untilEnd)', () => {
+  it('reads every partition to its end, publishes every window up to the last event, commits, and finishes', async () => {
+    const t = uniqueTopics();
+    await createTopics(t);
+    await produce(t.weather, weatherRecords(data.weather));
+    await produce(t.car, jsonRecords(data, data.events));
+    // Every window up to the end of the pane holding the last event, not only those the watermark
+    // (the slowest partition − grace) would close in a live stream.
+    const lastEvent = Math.max(...data.events.map((e) => e.timestamp_out_2));
+    const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
+    expect(lastEnd).toBeGreaterThan(expectedLastEnd(data, data.events));
+    const service = await startService(t, data, 2, { untilEnd: true });
+    try {
+      await Promise.race([service.finished, service.failed]);
+    } finally {
+      await service.stop();
+    }
+    expect(service.stats.lastEnd).toBe(lastEnd);
+    expect(service.stats.deadLetters).toBe(0);
+    const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
+    expectRowsMatchReference(rows, data, data.events, data.weather, data.startS, lastEnd);
+    // Committed at the end: a second replay of the same group finds nothing new and publishes nothing.
+    const again = await startService(t, data, 1, { untilEnd: true });
+    try {
+      await Promise.race([again.finished, again.failed]);
+    } finally {
+      await again.stop();
+    }
+    expect(again.stats.rowsOut).toBe(0);
+  });
+});
+
 describe('bad input goes to the dead-letter topics, and the stream goes on', () => {
   it('routes every kind of bad car and weather record with provenance; good rows are unaffected', async () => {
     const d = dataset(4, 12, 7);
