@@ -1,3 +1,4 @@
+import { parseRoadShape, ROAD_SHAPE_CURVATURE } from '../road/shape.js';
 import type { Calendar, RoadPoint, WeatherReading } from '../join/types.js';
 import type { WindowStats } from '../kernel/contract.js';
 
@@ -42,18 +43,6 @@ export const LOW_VISIBILITY_M = 200;
 export const NIGHT_START_HOUR = 22;
 export const NIGHT_END_HOUR = 6;
 
-/**
- * Curvature level from `road_shape`. The shape is normalised (trimmed, lower case, spaces and
- * hyphens to underscores: "Sharp curve" → sharp_curve) and looked up here. An unknown or empty shape
- * counts as 0, like straight road: the table may carry shapes this version does not know (a
- * roundabout, a ramp), and guessing a curvature would invent risk. The raw value is still published.
- */
-export const ROAD_SHAPE_CURVATURE: Readonly<Record<string, number>> = Object.freeze({
-  straight: 0,
-  curve: 1,
-  sharp_curve: 2,
-});
-
 /** Every feature riskFeatures computes, with its unit and meaning (the model may use any subset). */
 export const RISK_FEATURES = Object.freeze({
   speed_std: 'long-window speed standard deviation, km/h',
@@ -65,18 +54,22 @@ export const RISK_FEATURES = Object.freeze({
   precipitation: 'rain + snow, mm/h',
   freezing_precipitation: '1 if temp <= 0 °C and rain + snow > 0, else 0',
   low_visibility: `1 if visibility < ${LOW_VISIBILITY_M} m, else 0`,
-  curvature: 'road shape: straight 0, curve 1, sharp_curve 2, unknown 0',
+  curvature: 'road_shape curvature index: straight 0, curve 1, sharp_curve 2, or the number given; empty 0',
   night: `1 if the local hour is < ${NIGHT_END_HOUR} or >= ${NIGHT_START_HOUR}, else 0`,
   holiday: '1 on a public holiday (local date), else 0',
 } as const);
 export type RiskFeatureName = keyof typeof RISK_FEATURES;
 export const RISK_FEATURE_NAMES = Object.freeze(Object.keys(RISK_FEATURES) as RiskFeatureName[]);
 
-/** Curvature level of a road shape string (see ROAD_SHAPE_CURVATURE). */
+/**
+ * Curvature index of a road shape (road/shape.ts: straight 0, curve 1, sharp_curve 2, or a number
+ * on that scale). The table is checked at start, so a shape it refused never gets here; 0 for safety.
+ */
 export function curvatureOf(roadShape: string): number {
-  const key = roadShape.trim().toLowerCase().replace(/[\s-]+/g, '_');
-  return Object.hasOwn(ROAD_SHAPE_CURVATURE, key) ? ROAD_SHAPE_CURVATURE[key] : 0;
+  return parseRoadShape(roadShape) ?? 0;
 }
+
+export { ROAD_SHAPE_CURVATURE };
 
 /** The features of one row. Every value is a finite number. */
 export function riskFeatures(input: RiskFeatureInput): Record<RiskFeatureName, number> {

@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../errors.js';
 import type { RoadPoint } from '../join/types.js';
 import { MAX_SPEED_KMH } from '../kernel/contract.js';
+import { parseRoadShape, ROAD_SHAPE_HELP } from './shape.js';
 
 /**
  * The road-points table: one row per measuring point, CSV with the header
@@ -15,8 +16,8 @@ import { MAX_SPEED_KMH } from '../kernel/contract.js';
  * Cell rules (values are trimmed: spreadsheets love trailing spaces):
  * - point_id: non-empty, unique (a duplicate would make two kernel points share one Kafka key).
  * - nearest_weather_station: non-empty (the weather join needs a station to look up).
- * - road_shape: any string, empty allowed; the risk features map unknown shapes to 0 and the raw
- *   value is published as is.
+ * - road_shape: a word (straight, curve, sharp_curve), a curvature index number, or empty
+ *   (road/shape.ts); anything else is refused. The raw value is published as is.
  * - allowed_speed: empty → null (no limit known: over-limit statistics are null, not guessed);
  *   otherwise a plain decimal number of km/h with 0 < v <= MAX_SPEED_KMH (the kernel's speed bound).
  *   0 is refused: it would count every vehicle as speeding; leave the cell empty when unknown.
@@ -122,6 +123,9 @@ export function parseRoadPoints(text: string, source: string, field = '--points'
     const station = record[iStation];
     if (station === '') fail(`${at(iStation)}: empty station; fix: name the point's nearest weather station`);
     const allowedSpeedKmh = parseAllowedSpeed(record[iSpeed], (m) => fail(`${at(iSpeed)}: ${m}`));
+    if (parseRoadShape(record[iShape]) === undefined) {
+      fail(`${at(iShape)}: unknown road_shape ${JSON.stringify(record[iShape])}; fix: use ${ROAD_SHAPE_HELP}`);
+    }
     const index = points.length;
     points.push(
       Object.freeze({

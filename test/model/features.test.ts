@@ -168,8 +168,8 @@ describe('riskFeatures: thresholds and one-sidedness', () => {
 });
 
 describe('curvature from road_shape', () => {
-  it('maps straight 0, curve 1, sharp_curve 2', () => {
-    expect(ROAD_SHAPE_CURVATURE).toEqual({ straight: 0, curve: 1, sharp_curve: 2 });
+  it('maps straight 0, curve 1, sharp_curve 2 (junction and bridge: 0)', () => {
+    expect(ROAD_SHAPE_CURVATURE).toEqual({ straight: 0, curve: 1, sharp_curve: 2, junction: 0, bridge: 0 });
     expect(['straight', 'curve', 'sharp_curve'].map(curvatureOf)).toEqual([0, 1, 2]);
   });
 

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, ErrorCodes, exitCodeFor } from '../../src/errors.js';
+import { curvatureOf } from '../../src/model/features.js';
 import { loadRoadPoints, parseRoadPoints, REQUIRED_COLUMNS } from '../../src/road/points.js';
 
 const HEADER = 'point_id,nearest_weather_station,road_shape,allowed_speed';
@@ -72,8 +74,25 @@ describe('parseRoadPoints: a valid table', () => {
   });
 
   it('accepts the allowed-speed bounds: just above 0 and exactly 400 km/h', () => {
-    const t = parseRoadPoints(`${HEADER}\na,s,x,0.5\nb,s,x,400\nc,s,x,1e2\n`, 'p.csv');
+    const t = parseRoadPoints(`${HEADER}\na,s,curve,0.5\nb,s,curve,400\nc,s,curve,1e2\n`, 'p.csv');
     expect(t.points.map((p) => p.allowedSpeedKmh)).toEqual([0.5, 400, 100]);
+  });
+
+  it("accepts road_shape words, a curvature index (the seed's 0.5, 0.4, 1.1) and an empty cell; the raw value is kept", () => {
+    const t = parseRoadPoints(`${HEADER}\na,s,straight,\nb,s,Sharp curve,\nc,s,0.5,\nd,s,1.1,\ne,s,,\nf,s,10,\n`, 'p.csv');
+    expect(t.points.map((p) => p.roadShape)).toEqual(['straight', 'Sharp curve', '0.5', '1.1', '', '10']);
+    expect(t.points.map((p) => curvatureOf(p.roadShape))).toEqual([0, 2, 0.5, 1.1, 0, 10]);
+  });
+
+  it.each([['roundabout'], ['-1'], ['10.5'], ['1e1'], ['0x2'], ['NaN'], ['__proto__']])('refuses road_shape %j at start, naming the allowed values', (shape) => {
+    let error: unknown;
+    try {
+      parseRoadPoints(`${HEADER}\na,s,${shape},90\n`, 'p.csv');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(`line 2, column 3 (road_shape): unknown road_shape "${shape}"; fix: use straight, curve, sharp_curve, junction, bridge, a curvature index`);
   });
 
   it('a column named __proto__ is a plain extra key, not a prototype', () => {
@@ -261,5 +280,13 @@ describe('loadRoadPoints', () => {
     expect(configError(() => loadRoadPoints(dir)).message).toBe(
       `--points cannot read ${dir} (EISDIR); fix: give the path of a readable road-points CSV file`,
     );
+  });
+
+  it('the example table shipped in examples/ loads: words, curvature indexes, an unknown shape and limit', () => {
+    const t = loadRoadPoints(fileURLToPath(new URL('../../examples/road-points.csv', import.meta.url)));
+    expect(t.points.map((p) => p.pointId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+    expect(t.points.map((p) => curvatureOf(p.roadShape))).toEqual([0, 0.4, 1, 1.1, 2, 0, 0, 0]);
+    expect(t.points[7].allowedSpeedKmh).toBeNull();
+    expect(t.points[0].extra).toEqual({ road: 'A2', direction: 'east' });
   });
 });
