@@ -93,6 +93,30 @@ describe('a finite replay (untilEnd)', () => {
   });
 });
 
+describe('a replay of many hours joins the weather exactly like live operation', () => {
+  it('three hours of history (120 readings per station, read whole before traffic): every row has the reading at or before its end', async () => {
+    const long = dataset(4, 180, 11, 1);
+    const stations = new Set(long.points.map((p) => p.station));
+    for (const station of stations) expect(long.weather.filter((r) => r.station === station).length).toBeGreaterThan(100);
+    const t = uniqueTopics();
+    await createTopics(t);
+    await produce(t.weather, weatherRecords(long.weather));
+    await produce(t.car, jsonRecords(long, long.events));
+    const lastEvent = Math.max(...long.events.map((e) => e.timestamp_out_2));
+    const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
+    const service = await startService(t, long, 1, { untilEnd: true });
+    try {
+      await Promise.race([service.finished, service.failed]);
+    } finally {
+      await service.stop();
+    }
+    const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
+    // Checks every row's statistics and its weather (the latest reading at or before its end).
+    expectRowsMatchReference(rows, long, long.events, long.weather, long.startS, lastEnd);
+    expect([...rows.values()].filter((r) => r.weather === null)).toEqual([]);
+  }, 120_000);
+});
+
 describe('bad input goes to the dead-letter topics, and the stream goes on', () => {
   it('routes every kind of bad car and weather record with provenance; good rows are unaffected', async () => {
     const d = dataset(4, 12, 7);
