@@ -9,7 +9,8 @@ import { type PreparedService, prepareService, SaferoadsService } from '../servi
 import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { ConfigError } from '../errors.js';
 import { connectKafka } from './generate.js';
-import { brokerList, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
+import { PARTITIONERS } from '../kafka/client.js';
+import { brokerList, choice, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
 
 const d = DEFAULT_SERVICE_OPTIONS;
 const w = DEFAULT_WINDOW_SPEC_OPTIONS;
@@ -36,6 +37,12 @@ export const RUN_COMMAND = defineCommand({
     carDlqTopic: option({ schema: text(), default: d.carDlqTopic, valueName: 'TOPIC', help: 'dead letters of the car topic' }),
     weatherDlqTopic: option({ schema: text(), default: d.weatherDlqTopic, valueName: 'TOPIC', help: 'dead letters of the weather topic' }),
     commitInterval: option({ schema: integer(0), default: d.commitIntervalMs, valueName: 'MS', help: 'commit offsets at most this often (after their outputs are acknowledged)' }),
+    partitioner: option({
+      schema: choice(PARTITIONERS),
+      default: d.partitioner,
+      valueName: 'murmur2|crc32',
+      help: "your producers' partitioner (Java/kafkajs: murmur2; librdkafka clients such as Python confluent-kafka or kcat: crc32)",
+    }),
     sessionTimeout: option({ schema: integer(1000), default: d.sessionTimeoutMs, valueName: 'MS', help: 'an instance killed outright loses its partitions to the group after' }),
     partitions: option({ schema: integer(1), default: d.inputPartitions, valueName: 'N', help: 'partitions of car and road-risk when saferoads creates them' }),
     advance: option({ schema: integer(1), default: w.advanceS, valueName: 'S', help: 'hop between window ends, seconds' }),
@@ -108,6 +115,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       commitIntervalMs: o.commitInterval,
       sessionTimeoutMs: o.sessionTimeout,
       untilEnd: o.untilEnd,
+      partitioner: o.partitioner,
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,

@@ -2,6 +2,7 @@
  * The one place saferoads talks to kafkajs. Everything else uses these small types, so the client
  * library can be swapped (or its quirks fixed) here alone.
  */
+import { crc32 } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import type { Admin, Consumer as KjsConsumer, Kafka as KjsKafka, Message as KjsMessage, Producer as KjsProducer } from 'kafkajs';
 import { ConfigError, KafkaError } from '../errors.js';
@@ -574,6 +575,20 @@ export class KafkaClient {
 }
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The producers' default partitioners saferoads knows: murmur2 (the Java client, kafkajs's
+ * DefaultPartitioner) and crc32 (librdkafka's consistent_random for keyed records: Python
+ * confluent-kafka, Go, C/C++, kcat).
+ */
+export const PARTITIONERS = ['murmur2', 'crc32'] as const;
+export type PartitionerName = (typeof PARTITIONERS)[number];
+
+/** The partition `partitioner` gives `key` on a topic of `partitions` partitions. */
+export function keyPartitionWith(partitioner: PartitionerName, key: string, partitions: number): number {
+  // librdkafka: rd_crc32(key) % partition count (unsigned), as zlib's crc32.
+  return partitioner === 'crc32' ? crc32(key) % partitions : keyPartition(key, partitions);
+}
 
 /**
  * The partition the producers' default partitioner (murmur2, as in the Java client) gives `key` on a

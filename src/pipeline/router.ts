@@ -49,6 +49,11 @@ export const KEY_MISMATCH = 'KEY_MISMATCH';
 const PARKED = -1;
 /** A valid event in a record whose key is not its point_id (a host reason, after the field checks). */
 const KEY_MISMATCHED = -2;
+/** A valid event of a point whose events arrived on another partition before (a host reason). */
+const ON_TWO_PARTITIONS = -3;
+
+/** Dead-letter reason of an event whose point's events arrived on another partition before. */
+export const POINT_ON_TWO_PARTITIONS = 'POINT_ON_TWO_PARTITIONS';
 
 /**
  * Host stage: decodes records (seed JSON or FlatBuffers LoopEventBatch), admits each event against
@@ -234,6 +239,13 @@ export class Router {
     if (reason === PARKED) return false;
     if (reason === KEY_MISMATCHED) {
       dead.push({ record, reason: KEY_MISMATCH, detail: `the record's key is not its point_id (${this.points.byIndex(b.columns.point[0]).pointId})` });
+    } else if (reason === ON_TWO_PARTITIONS) {
+      const point = b.columns.point[0];
+      dead.push({
+        record,
+        reason: POINT_ON_TWO_PARTITIONS,
+        detail: `point ${this.points.byIndex(point).pointId} is counted on partition ${this.pointPartition[point]}, where its events arrived first; producers must send a point's events to one partition (one partitioner for all)`,
+      });
     } else if (reason !== Reason.OK) {
       dead.push({ record, reason: reasonName(reason), detail: `event refused: ${reasonName(reason)}` });
     }
@@ -264,7 +276,10 @@ export class Router {
     for (; b.event < columns.count; b.event++) {
       const reason = this.admitOne(columns, b.event, record, nowS, flushes);
       if (reason === PARKED) return false;
-      if (reason !== Reason.OK) (b.refused ??= []).push([b.event, reason === KEY_MISMATCHED ? KEY_MISMATCH : reasonName(reason)]);
+      if (reason !== Reason.OK) {
+        const name = reason === KEY_MISMATCHED ? KEY_MISMATCH : reason === ON_TWO_PARTITIONS ? POINT_ON_TWO_PARTITIONS : reasonName(reason);
+        (b.refused ??= []).push([b.event, name]);
+      }
     }
     if (b.refused) {
       dead.push({
@@ -278,12 +293,22 @@ export class Router {
   }
 
   /** Admission of one event: refused (a reason), PARKED (its ring slot is not free yet), or sent. */
-  private admitOne(c: EventColumns, i: number, record: IncomingRecord, nowS: number, flushes: Flush[]): ReasonCode | typeof PARKED | typeof KEY_MISMATCHED {
+  private admitOne(
+    c: EventColumns,
+    i: number,
+    record: IncomingRecord,
+    nowS: number,
+    flushes: Flush[],
+  ): ReasonCode | typeof PARKED | typeof KEY_MISMATCHED | typeof ON_TWO_PARTITIONS {
     const reason = this.admission.check(c, i, nowS);
     if (reason !== Reason.OK) return reason;
     // The key decides the partition, so which instance owns the point's state: an event keyed by
     // another point would be counted by the wrong owner.
     if (record.key !== null && !record.key.equals(this.pointIdBytes[c.point[i]])) return KEY_MISMATCHED;
+    // A point's state lives with one partition: events of it on a second one (producers with
+    // different partitioners, a topic whose partitions were added) would split it between owners.
+    const seenOn = this.pointPartition[c.point[i]];
+    if (seenOn >= 0 && seenOn !== this.slot) return ON_TWO_PARTITIONS;
     // Nothing is admitted before the stream starts: the start waits for every partition's first event.
     if (!this.admission.started && !this.admission.noteFirst(this.slot, c.tOut2[i], nowS)) return PARKED;
     this.admission.observe(c, i, nowS);

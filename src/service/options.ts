@@ -3,6 +3,7 @@ import type { RiskRecord } from '../join/types.js';
 import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
 import { availableParallelism } from 'node:os';
+import { PARTITIONERS, type PartitionerName } from '../kafka/client.js';
 
 /** Everything `saferoads run` can be told (flags and SAFEROADS_* variables map onto these). */
 export interface ServiceOptions {
@@ -39,6 +40,12 @@ export interface ServiceOptions {
    * resolves. Meant for one instance.
    */
   untilEnd: boolean;
+  /**
+   * The partitioner of the producers of the car topic: which partition owns a point no event of
+   * which was seen yet (its count-0 rows are published by that partition's owner). A point's rows
+   * otherwise follow the partition its events arrive on.
+   */
+  partitioner: PartitionerName;
   windows: Partial<WindowSpecOptions>;
   timeZone: string;
   /** Country code for public holidays (date-holidays), or a list of local dates YYYY-MM-DD. */
@@ -68,6 +75,7 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   // after kill -9. kafkajs heartbeats also while a long step runs, so a busy instance stays in.
   sessionTimeoutMs: 6000,
   untilEnd: false,
+  partitioner: 'murmur2' as PartitionerName,
   modelPath: DEFAULT_MODEL_PATH,
   windows: Object.freeze({}),
   timeZone: 'Europe/Warsaw',
@@ -87,6 +95,9 @@ export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<Se
   }
   if (!Number.isInteger(o.sessionTimeoutMs) || o.sessionTimeoutMs < 1000) {
     throw new ConfigError('--session-timeout', `must be an integer of at least 1000 milliseconds (got ${o.sessionTimeoutMs}); the broker also requires at least its group.min.session.timeout.ms (6000 by default)`);
+  }
+  if (!(PARTITIONERS as readonly string[]).includes(o.partitioner)) {
+    throw new ConfigError('--partitioner', `must be one of ${PARTITIONERS.join(', ')} (got ${String(o.partitioner)}): murmur2 for Java and kafkajs producers, crc32 for librdkafka ones (Python confluent-kafka, Go, kcat)`);
   }
   if (!Number.isInteger(o.inputPartitions) || o.inputPartitions < 1) {
     throw new ConfigError('--partitions', `must be a positive integer (got ${o.inputPartitions})`);

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
-import { KafkaClient, keyPartition, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
+import { KafkaClient, keyPartitionWith, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission, type PartitionStart } from '../pipeline/admission.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
@@ -68,7 +68,7 @@ class Pipeline implements OutputScope {
     points: RoadPointTable,
     pool: ShardPool,
     partitions: number,
-    /** Per point: the partition its key goes to with the default (murmur2) partitioner. */
+    /** Per point: the partition its key goes to with the producers' partitioner (--partitioner). */
     private readonly keyPartitionOf: Int32Array,
   ) {
     const n = points.points.length;
@@ -170,7 +170,7 @@ export class SaferoadsService {
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
     this.failed.catch(() => undefined);
-    this.keyPartitionOf = Int32Array.from(points.points, (p) => keyPartition(p.pointId, partitions));
+    this.keyPartitionOf = Int32Array.from(points.points, (p) => keyPartitionWith(options.partitioner, p.pointId, partitions));
     this.pipeline = this.newPipeline([]);
     this.weather = new WeatherFeed(client, pool, producer, { weather: options.weatherTopic, dlq: options.weatherDlqTopic }, this.stats);
     this.publisher = new Publisher({

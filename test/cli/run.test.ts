@@ -28,6 +28,7 @@ describe('saferoads run: bad configuration stops it before it connects', () => {
     [['--points', points, '--car-topic', 'bad topic'], /^saferoads run: --car-topic must be/],
     [['--points', points, '--brokers', 'nohostport'], /^saferoads run: --brokers must be host:port/],
     [['--points', points, '--no-such-flag'], /^saferoads run: --no-such-flag is not an option/],
+    [['--points', points, '--partitioner', 'random'], /^saferoads run: --partitioner /],
   ])('%j → exit 2 with one line naming the option', async (args, message) => {
     const result = await saferoads(['run', ...args], env);
     expect(result.code).toBe(2);

@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaError } from '../../src/errors.js';
-import { type IncomingRecord, KafkaClient, probeCluster } from '../../src/kafka/client.js';
+import { type IncomingRecord, KafkaClient, keyPartitionWith, probeCluster } from '../../src/kafka/client.js';
 import type { RetryInfo } from '../../src/kafka/retry.js';
 import { brokers, uniqueTopic } from './helpers.js';
 
@@ -184,5 +184,24 @@ describe('ensureTopics against the real broker', () => {
     expect(retries.length).toBeGreaterThan(0);
     expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
     expect(retries.every((r) => r.what === 'connect to Kafka at 127.0.0.1:1')).toBe(true);
+  });
+});
+
+describe('keyPartitionWith: the producers\' default partitioners', () => {
+  it("murmur2 (Java, kafkajs) and crc32 (librdkafka) put the seed's keys 1, 2, 3 where those clients do", () => {
+    // Seen with a kafkajs producer and with kcat / Python confluent-kafka on a 3-partition topic.
+    expect(['1', '2', '3'].map((k) => keyPartitionWith('murmur2', k, 3))).toEqual([0, 2, 2]);
+    expect(['1', '2', '3'].map((k) => keyPartitionWith('crc32', k, 3))).toEqual([2, 1, 1]);
+  });
+
+  it('always a partition of the topic', () => {
+    for (const partitioner of ['murmur2', 'crc32'] as const) {
+      for (let n = 1; n <= 12; n++) {
+        for (const key of ['P0001', 'road-7/north', 'ż', '']) {
+          const p = keyPartitionWith(partitioner, key, n);
+          expect(Number.isInteger(p) && p >= 0 && p < n, `${partitioner} ${key} ${n}`).toBe(true);
+        }
+      }
+    }
   });
 });

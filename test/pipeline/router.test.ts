@@ -157,4 +157,19 @@ describe('Router: decode, admit, route by point, align partitions', () => {
     ]);
     expect(dead[0].detail).toContain(JSON.parse(good[5].value!.toString()).point_id);
   });
+
+  it('dead-letters events of a point that arrive on a second partition (POINT_ON_TWO_PARTITIONS); the first keeps it', () => {
+    const { router, admission, events, partitionOf, records, nowS } = setup(1);
+    admission.setAssigned([0, 1]);
+    const onZero = records(0, events.filter((e) => partitionOf(e) === 0)).slice(0, 20);
+    const onOne = records(1, events.filter((e) => partitionOf(e) === 1)).slice(0, 20);
+    // A producer with another partitioner sends an event of partition 0's first point to partition 1.
+    const stray: IncomingRecord = { ...onZero[15], partition: 1, offset: 500n };
+    const dead: DeadLetter[] = [];
+    router.route(onZero, 0, nowS, [], dead);
+    router.route(onOne, 1, nowS, [], dead);
+    router.route([stray], 1, nowS, [], dead);
+    expect(dead.map((d) => [d.record.partition, d.record.offset, d.reason])).toEqual([[1, 500n, 'POINT_ON_TWO_PARTITIONS']]);
+    expect(dead[0].detail).toContain('counted on partition 0');
+  });
 });
