@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { roadPointsCsv } from '../../src/generate/points.js';
 import { describe, expect, it } from 'vitest';
 import type { RiskRecord } from '../../src/join/types.js';
-import { keyPartition } from '../../src/kafka/client.js';
+import { keyPartitionWith } from '../../src/kafka/client.js';
 import {
   byKey,
   createTopics,
@@ -19,6 +23,7 @@ import {
   waitFor,
   weatherRecords,
 } from './scenario.js';
+import type { Dataset } from './scenario.js';
 
 const MINUTES = 14;
 const data = dataset(6, MINUTES, 42);
@@ -60,6 +65,15 @@ describe('the streaming service end to end (real broker)', () => {
     for (const other of rest) expect(other).toEqual(first);
   });
 });
+
+/** The same dataset with point ids 1..n (CSV and events), as the seed's table and generator have them. */
+function withIntegerIds(d: Dataset): Dataset {
+  const idOf = new Map(d.points.map((p, i) => [p.pointId, String(i + 1)]));
+  const points = d.points.map((p) => ({ ...p, pointId: idOf.get(p.pointId)! }));
+  const pointsPath = join(mkdtempSync(join(tmpdir(), 'saferoads-points-')), 'points.csv');
+  writeFileSync(pointsPath, roadPointsCsv(points));
+  return { ...d, points, pointsPath, events: d.events.map((e) => ({ ...e, point_id: idOf.get(e.point_id)! })) };
+}
 
 describe('a finite replay (untilEnd)', () => {
   it('reads every partition to its end, publishes every window up to the last event, commits, and finishes', async () => {
@@ -278,25 +292,29 @@ describe('restart', () => {
 });
 
 describe('several instances in one consumer group', () => {
-  it('a second instance joining mid-stream takes over partitions; together they publish every row right', async () => {
-    const d = dataset(9, 20, 13);
+  // crc32: librdkafka's default (Python confluent-kafka, kcat), with --partitioner crc32.
+  it.each(['murmur2', 'crc32'] as const)('a second instance joining mid-stream takes over partitions; together they publish every row right (%s producer)', async (partitioner) => {
+    // Integer ids 1..9 as the seed uses them: both partitioners spread them over all 3 partitions.
+    const d = withIntegerIds(dataset(9, 20, 13));
     const t = uniqueTopics();
     await createTopics(t);
     await produce(t.weather, weatherRecords(d.weather));
-    const where = (pointId: string) => keyPartition(pointId, 3);
+    const where = (pointId: string) => keyPartitionWith(partitioner, pointId, 3);
     expect(new Set(d.points.map((p) => where(p.pointId))).size).toBe(3);
     const cut = d.startS + 11 * 60 + 7;
     const first = d.events.filter((e) => e.timestamp_in_1 < cut);
     const second = d.events.filter((e) => e.timestamp_in_1 >= cut);
-    await produce(t.car, keyedJsonRecords(first));
-    const a = await startService(t, d, 1);
+    // Records placed where that partitioner puts them, as the producer would.
+    const placed = (events: typeof d.events) => keyedJsonRecords(events).map((r) => ({ ...r, partition: where(String(r.key)) }));
+    await produce(t.car, placed(first));
+    const a = await startService(t, d, 1, { partitioner });
     let b: Awaited<ReturnType<typeof startService>> | undefined;
     try {
       await waitFor(() => a.stats.lastEnd === expectedLastEnd(d, first, [0, 1, 2], where), 60_000, 'instance A alone');
-      b = await startService(t, d, 1);
+      b = await startService(t, d, 1, { partitioner });
       const both = b;
       await waitFor(() => a.assignedPartitions.length + both.assignedPartitions.length === 3 && both.assignedPartitions.length > 0, 60_000, 'the rebalance');
-      await produce(t.car, keyedJsonRecords(second));
+      await produce(t.car, placed(second));
       const endOf = (s: typeof a) => expectedLastEnd(d, d.events, s.assignedPartitions, where);
       await waitFor(() => a.stats.lastEnd === endOf(a) && both.stats.lastEnd === endOf(both), 90_000, 'both instances at the end');
       await a.idle();
