@@ -93,11 +93,6 @@ export class Publisher {
     if (this.inFlight >= MAX_BATCHES_IN_FLIGHT) await this.chain;
   }
 
-  /** Publishes outputs right away, outside the commit bookkeeping (nothing to commit with them). */
-  async publishNow(flushes: Flush[], dead: DeadLetter[], scope: OutputScope): Promise<void> {
-    await Promise.all([this.drain(flushes, scope), this.deadLetter(dead)]);
-  }
-
   /** Waits for every queued output. */
   async idle(): Promise<void> {
     await this.chain;
@@ -109,9 +104,12 @@ export class Publisher {
     if (!this.o.failed()) await this.commit();
   }
 
-  /** Forgets offsets of partitions this instance no longer owns (their new owner commits them). */
-  forget(keep: readonly number[]): void {
-    for (const partition of [...this.committable.keys()]) if (!keep.includes(partition)) this.committable.delete(partition);
+  /**
+   * Forgets offsets a refused commit left (a new assignment: partitions kept get new restart points
+   * from the new pipeline, partitions lost are their new owner's to commit).
+   */
+  forgetUncommitted(): void {
+    this.committable.clear();
   }
 
   /** Commits the latest offsets whose outputs are acknowledged. */

@@ -279,7 +279,7 @@ export class SaferoadsService {
     // What was processed under the old assignment is committed if the group still lets us; if not
     // (a rebalance in progress), the new owner re-reads a little more.
     await this.publisher.settle();
-    this.publisher.forget([]);
+    this.publisher.forgetUncommitted();
     await this.pool.reset();
     const pipeline = this.newPipeline(sorted);
     this.pipeline = pipeline;

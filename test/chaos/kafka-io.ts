@@ -6,22 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { type IncomingRecord, KafkaClient } from '../../src/kafka/client.js';
+import { serviceTopics, type ServiceTopics } from '../kafka/helpers.js';
 
 const { Kafka, logLevel, Partitioners, CompressionTypes } = kafkajs;
 
-export interface ChaosTopics {
-  car: string;
-  weather: string;
-  output: string;
-  carDlq: string;
-  weatherDlq: string;
-  group: string;
-}
+export type ChaosTopics = ServiceTopics;
 
 /** Fresh topic names (and a consumer group) for one run. */
 export function chaosTopics(tag: string): ChaosTopics {
-  const id = `chaos-${tag}-${randomUUID().slice(0, 8)}`;
-  return { car: `${id}-car`, weather: `${id}-weather`, output: `${id}-risk`, carDlq: `${id}-car.dlq`, weatherDlq: `${id}-weather.dlq`, group: `${id}-group` };
+  return serviceTopics(`chaos-${tag}-${randomUUID().slice(0, 8)}`);
 }
 
 async function withClient<T>(brokers: readonly string[], use: (client: KafkaClient) => Promise<T>): Promise<T> {

@@ -18,23 +18,15 @@ import type { PublishedWindowStats, RiskRecord, WeatherReading } from '../../src
 import { PUBLISHED_NAMES } from '../../src/pipeline/output.js';
 import { SaferoadsService } from '../../src/service/service.js';
 import type { ServiceOptions } from '../../src/service/options.js';
-import { brokers, uniqueTopic } from '../kafka/helpers.js';
+import { brokers, serviceTopics, type ServiceTopics, uniqueTopic } from '../kafka/helpers.js';
 
 export const PARTITIONS = 3;
 export const GRACE_S = 30;
 
-export interface Topics {
-  car: string;
-  weather: string;
-  output: string;
-  carDlq: string;
-  weatherDlq: string;
-  group: string;
-}
+export type Topics = ServiceTopics;
 
 export function uniqueTopics(): Topics {
-  const id = uniqueTopic('s');
-  return { car: `${id}-car`, weather: `${id}-weather`, output: `${id}-risk`, carDlq: `${id}-car.dlq`, weatherDlq: `${id}-weather.dlq`, group: `${id}-group` };
+  return serviceTopics(uniqueTopic('s'));
 }
 
 export interface Dataset {
