@@ -33,7 +33,6 @@ export class JsPaneKernel {
 
   private readonly allowed: Float64Array;
   private readonly registered: Uint8Array;
-  /** Speed of each point's first accepted event: panes sum deviations from it (as the WASM kernel). */
   private readonly paneIndex: Int32Array;
   /** count, headway<1s, headway<2s, long vehicles, over limit: 5 per slot. */
   private readonly counters: Uint16Array;

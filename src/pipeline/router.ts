@@ -11,8 +11,20 @@ import type { DeadLetter } from './dead-letter.js';
 import type { SegmentResult } from './shard-protocol.js';
 import { ShardPool } from './shard-pool.js';
 
-/** The DLQ name of a kernel reason (the user knows points by point_id, not by dense index). */
-export function reasonName(code: ReasonCode): string {
+/** Dead-letter reason of a record whose key is not its event's point_id. */
+export const KEY_MISMATCH = 'KEY_MISMATCH';
+/** Dead-letter reason of an event whose point's events arrived on another partition before. */
+export const POINT_ON_TWO_PARTITIONS = 'POINT_ON_TWO_PARTITIONS';
+
+/** Host reasons, after the kernel's field checks (negative: never a kernel ReasonCode). */
+const KEY_MISMATCHED = -2;
+const ON_TWO_PARTITIONS = -3;
+type HostReason = typeof KEY_MISMATCHED | typeof ON_TWO_PARTITIONS;
+
+/** The DLQ name of a kernel or host reason (the user knows points by point_id, not by dense index). */
+export function reasonName(code: ReasonCode | HostReason): string {
+  if (code === KEY_MISMATCHED) return KEY_MISMATCH;
+  if (code === ON_TWO_PARTITIONS) return POINT_ON_TWO_PARTITIONS;
   return code === Reason.UNKNOWN_POINT ? 'UNKNOWN_POINT_ID' : REASON_NAMES[code];
 }
 
@@ -43,17 +55,7 @@ interface Backlog {
   maxBeforeOf: number;
 }
 
-/** Dead-letter reason of a record whose key is not its event's point_id. */
-export const KEY_MISMATCH = 'KEY_MISMATCH';
-
 const PARKED = -1;
-/** A valid event in a record whose key is not its point_id (a host reason, after the field checks). */
-const KEY_MISMATCHED = -2;
-/** A valid event of a point whose events arrived on another partition before (a host reason). */
-const ON_TWO_PARTITIONS = -3;
-
-/** Dead-letter reason of an event whose point's events arrived on another partition before. */
-export const POINT_ON_TWO_PARTITIONS = 'POINT_ON_TWO_PARTITIONS';
 
 /**
  * Host stage: decodes records (seed JSON or FlatBuffers LoopEventBatch), admits each event against
@@ -145,9 +147,18 @@ export class Router {
     return this.parked[slot];
   }
 
-  /** Whether `record` is re-read after an assignment (its dead letters were written before). */
-  isReplay(record: IncomingRecord): boolean {
-    return Number(record.offset) < this.replayUntil[record.partition];
+  /** Whether `offset` of `slot` is re-read after an assignment (its dead letters were written before). */
+  isReplay(slot: number, offset: number): boolean {
+    return offset < this.replayUntil[slot];
+  }
+
+  /** The dead letter's detail for a refused JSON event of dense point `point`. */
+  private refusal(reason: ReasonCode | HostReason, point: number): string {
+    if (reason === KEY_MISMATCHED) return `the record's key is not its point_id (${this.points.byIndex(point).pointId})`;
+    if (reason === ON_TWO_PARTITIONS) {
+      return `point ${this.points.byIndex(point).pointId} is counted on partition ${this.pointPartition[point]}, where its events arrived first; producers must send a point's events to one partition (one partitioner for all)`;
+    }
+    return `event refused: ${reasonName(reason)}`;
   }
 
   /** Partitions whose state changed since the last call: true = parked (pause it), false = resume. */
@@ -237,18 +248,7 @@ export class Router {
     }
     const reason = this.admitOne(b.columns, 0, record, nowS, flushes);
     if (reason === PARKED) return false;
-    if (reason === KEY_MISMATCHED) {
-      dead.push({ record, reason: KEY_MISMATCH, detail: `the record's key is not its point_id (${this.points.byIndex(b.columns.point[0]).pointId})` });
-    } else if (reason === ON_TWO_PARTITIONS) {
-      const point = b.columns.point[0];
-      dead.push({
-        record,
-        reason: POINT_ON_TWO_PARTITIONS,
-        detail: `point ${this.points.byIndex(point).pointId} is counted on partition ${this.pointPartition[point]}, where its events arrived first; producers must send a point's events to one partition (one partitioner for all)`,
-      });
-    } else if (reason !== Reason.OK) {
-      dead.push({ record, reason: reasonName(reason), detail: `event refused: ${reasonName(reason)}` });
-    }
+    if (reason !== Reason.OK) dead.push({ record, reason: reasonName(reason), detail: this.refusal(reason, b.columns.point[0]) });
     return true;
   }
 
@@ -276,10 +276,7 @@ export class Router {
     for (; b.event < columns.count; b.event++) {
       const reason = this.admitOne(columns, b.event, record, nowS, flushes);
       if (reason === PARKED) return false;
-      if (reason !== Reason.OK) {
-        const name = reason === KEY_MISMATCHED ? KEY_MISMATCH : reason === ON_TWO_PARTITIONS ? POINT_ON_TWO_PARTITIONS : reasonName(reason);
-        (b.refused ??= []).push([b.event, name]);
-      }
+      if (reason !== Reason.OK) (b.refused ??= []).push([b.event, reasonName(reason)]);
     }
     if (b.refused) {
       dead.push({
@@ -299,7 +296,7 @@ export class Router {
     record: IncomingRecord,
     nowS: number,
     flushes: Flush[],
-  ): ReasonCode | typeof PARKED | typeof KEY_MISMATCHED | typeof ON_TWO_PARTITIONS {
+  ): ReasonCode | HostReason | typeof PARKED {
     const reason = this.admission.check(c, i, nowS);
     if (reason !== Reason.OK) return reason;
     // The key decides the partition, so which instance owns the point's state: an event keyed by

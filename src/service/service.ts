@@ -52,8 +52,6 @@ class Pipeline implements OutputScope {
   readonly router: Router;
   /** Per partition: the next offset to process; records before it are already in the state. */
   readonly expectedNext = new Map<number, bigint>();
-  /** Per partition: records before this offset were processed by an earlier owner. */
-  readonly replayUntil = new Map<number, bigint>();
   /** Per partition: the first offset of the last batch that skipped past the expected offset. */
   readonly gapAt = new Map<number, bigint>();
   /** Per partition: its end offset when assigned (a finite replay reads up to it). */
@@ -91,7 +89,7 @@ class Pipeline implements OutputScope {
   }
 
   isReplay(record: IncomingRecord): boolean {
-    return this.router.isReplay(record);
+    return this.router.isReplay(record.partition, Number(record.offset));
   }
 
   /**
@@ -106,7 +104,7 @@ class Pipeline implements OutputScope {
     const offsets: CommitOffset[] = [];
     for (const p of this.assigned) {
       const position = this.offsets.positionOf(p);
-      if (position < 0 || BigInt(position) < (this.replayUntil.get(p) ?? 0n)) continue;
+      if (position < 0 || this.router.isReplay(p, position)) continue;
       const end = Math.max(a.nextEnd - advanceS, a.publishedThrough(p));
       const rebuild = this.offsets.rebuildPoint(p, (end + advanceS - longS) / advanceS);
       offsets.push({
@@ -292,7 +290,6 @@ export class SaferoadsService {
       starts.set(plan.partition, plan.start);
       pipeline.offsets.startAt(plan.partition, Number(plan.readFrom), plan.start.maxEventTime);
       pipeline.expectedNext.set(plan.partition, plan.readFrom);
-      pipeline.replayUntil.set(plan.partition, plan.replayUntil);
       pipeline.logEnd.set(plan.partition, plan.logEnd);
       pipeline.router.replayBefore(plan.partition, Number(plan.replayUntil));
       // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old

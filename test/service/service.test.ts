@@ -23,7 +23,8 @@ import {
   waitFor,
   weatherRecords,
 } from './scenario.js';
-import type { Dataset } from './scenario.js';
+import type { Dataset, Topics } from './scenario.js';
+import type { SaferoadsService } from '../../src/service/service.js';
 
 const MINUTES = 14;
 const data = dataset(6, MINUTES, 42);
@@ -75,6 +76,17 @@ function withIntegerIds(d: Dataset): Dataset {
   return { ...d, points, pointsPath, events: d.events.map((e) => ({ ...e, point_id: idOf.get(e.point_id)! })) };
 }
 
+/** Runs the service with untilEnd until it finished (or failed), then stops it. */
+async function replayToEnd(t: Topics, d: Dataset, shards: number): Promise<SaferoadsService> {
+  const service = await startService(t, d, shards, { untilEnd: true });
+  try {
+    await Promise.race([service.finished, service.failed]);
+  } finally {
+    await service.stop();
+  }
+  return service;
+}
+
 describe('a finite replay (untilEnd)', () => {
   it('reads every partition to its end, publishes every window up to the last event, commits, and finishes', async () => {
     const t = uniqueTopics();
@@ -86,23 +98,13 @@ describe('a finite replay (untilEnd)', () => {
     const lastEvent = Math.max(...data.events.map((e) => e.timestamp_out_2));
     const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
     expect(lastEnd).toBeGreaterThan(expectedLastEnd(data, data.events));
-    const service = await startService(t, data, 2, { untilEnd: true });
-    try {
-      await Promise.race([service.finished, service.failed]);
-    } finally {
-      await service.stop();
-    }
+    const service = await replayToEnd(t, data, 2);
     expect(service.stats.lastEnd).toBe(lastEnd);
     expect(service.stats.deadLetters).toBe(0);
     const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
     expectRowsMatchReference(rows, data, data.events, data.weather, data.startS, lastEnd);
     // Committed at the end: a second replay of the same group finds nothing new and publishes nothing.
-    const again = await startService(t, data, 1, { untilEnd: true });
-    try {
-      await Promise.race([again.finished, again.failed]);
-    } finally {
-      await again.stop();
-    }
+    const again = await replayToEnd(t, data, 1);
     expect(again.stats.rowsOut).toBe(0);
   });
 });
@@ -118,12 +120,7 @@ describe('a replay of many hours joins the weather exactly like live operation',
     await produce(t.car, jsonRecords(long, long.events));
     const lastEvent = Math.max(...long.events.map((e) => e.timestamp_out_2));
     const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
-    const service = await startService(t, long, 1, { untilEnd: true });
-    try {
-      await Promise.race([service.finished, service.failed]);
-    } finally {
-      await service.stop();
-    }
+    const service = await replayToEnd(t, long, 1);
     const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
     // Checks every row's statistics and its weather (the latest reading at or before its end).
     expectRowsMatchReference(rows, long, long.events, long.weather, long.startS, lastEnd);
