@@ -29,7 +29,12 @@ export const SPEED_SHIFT_KMH: f64 = 80;
 export const SPEED_BINS: i32 = 48;
 export const PANE_COUNTER_MAX: i32 = 65535;
 
-export const STAT_FIELDS: i32 = 16;
+export const STAT_FIELDS: i32 = 17;
+/**
+ * Index of `lanes` (distinct lanes with traffic) among a window's stats: the one field besides count
+ * and flow that an empty window writes as a number (0) rather than NaN.
+ */
+export const STAT_LANES: i32 = 16;
 export const ROW_POINT: i32 = 0;
 export const ROW_WINDOW_END: i32 = 1;
 export const ROW_SHORT: i32 = 2;

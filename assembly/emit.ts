@@ -1,5 +1,10 @@
 // Emission: when the stream watermark passes a window end T, every registered point gets one row
-// [point, T, 16 short stats, 16 long stats] built from its panes (contract.ts WINDOW_STAT_FIELDS).
+// [point, T, 17 short stats, 17 long stats] built from its panes (contract.ts WINDOW_STAT_FIELDS).
+//
+// Stats of one window, f64 each, at byte offset 8 * index (index = position in WINDOW_STAT_FIELDS):
+//   0 count  8 flowVph  16 meanSpeedKmh  24 speedStdKmh  32 v85Kmh  40 meanGapM  48 minGapM
+//   56 meanGapS  64 minGapS  72 headwayLt1sShare  80 headwayLt2sShare  88 meanLengthM
+//   96 longVehicleShare  104 occupancy  112 overLimitShare  120 laneSpeedSpreadKmh  128 lanes
 //
 // Scratch (SCRATCH_BYTES) holds the per-row aggregate of the array-valued pane fields (the histogram
 // is summed in SIMD registers and stored here only for the V85 scan):
@@ -7,7 +12,17 @@
 //   32  f64 laneSpeedSum[8]
 //   96  i32 hist[48]          (ends at 288)
 
-import { MAX_LANES, ROW_BYTES, ROW_LONG, ROW_SHORT, SPEED_BIN_KMH, SPEED_BINS, SPEED_SHIFT_KMH, STAT_FIELDS } from './constants';
+import {
+  MAX_LANES,
+  ROW_BYTES,
+  ROW_LONG,
+  ROW_SHORT,
+  SPEED_BIN_KMH,
+  SPEED_BINS,
+  SPEED_SHIFT_KMH,
+  STAT_FIELDS,
+  STAT_LANES,
+} from './constants';
 import {
   finalEndCapacity,
   finalEndsPtr,
@@ -210,6 +225,7 @@ function writeStats(
   store<f64>(dst, (n * 3600) / sizeS, 8);
   if (count == 0) {
     for (let i: usize = 2; i < <usize>STAT_FIELDS; i++) store<f64>(dst + (i << 3), NaN);
+    store<f64>(dst + (<usize>STAT_LANES << 3), 0); // no traffic: zero lanes, not an unknown number
     return;
   }
   const agg = scratchPtr;
@@ -241,6 +257,7 @@ function writeStats(
   store<f64>(dst, occupied / (sizeS * <f64>lanes), 104);
   store<f64>(dst, isNaN(allowedSpeed) ? NaN : <f64>overLimit / n, 112);
   store<f64>(dst, fastestLane - slowestLane, 120);
+  store<f64>(dst + (<usize>STAT_LANES << 3), <f64>lanes);
 }
 
 /** V85 by linear interpolation inside the histogram bin that holds rank 0.85 * count. */

@@ -19,8 +19,13 @@ import type { IncomingRecord, OutgoingRecord } from '../../src/kafka/client.js';
 export const PARTITIONS = 3;
 export const GRACE_S = 30;
 export const ADVANCE_S = 60;
-/** Vehicles per second per point (a busy multi-lane road). */
-export const RATE_PER_POINT = 2;
+/**
+ * Vehicles per second per point (1,440 veh/h): a little under the typical traffic of the generated
+ * points (1–3 lanes, ~0.49/s per point averaged over a weekday; src/generate/lanes.ts), far from
+ * what their lanes carry. The daily profile is off (the bench's time range follows the wall
+ * clock), so this is the rate at every hour and about `events / rate` is the event time needed.
+ */
+export const RATE_PER_POINT = 0.4;
 /** Like `saferoads generate`: chunk span (s of event time) and largest FlatBuffers message (events). */
 export const FB_CHUNK_S = 5;
 export const FB_MAX_EVENTS = 500;
@@ -52,8 +57,9 @@ export function makeDataset(spec: DatasetSpec): Dataset {
   const pointsPath = join(dir, 'points.csv');
   writeFileSync(pointsPath, roadPointsCsv(points));
   const ratePerSecond = full.points * RATE_PER_POINT;
-  // Enough event time for `events` (the generator is Poisson-like, so a little more, then cut).
-  const durationS = Math.ceil((full.events / ratePerSecond) * 1.05) + 60;
+  // Enough event time for `events`, then cut: the generator is Poisson-like, and snow and incidents
+  // take some traffic away.
+  const durationS = Math.ceil((full.events / ratePerSecond) * 1.25) + 60;
   // Well in the past: the skew check (TOO_FAR_AHEAD) compares event time with the wall clock.
   const startS = Math.floor(Date.now() / 60_000) * 60 - Math.ceil((durationS + 1800) / 60) * 60;
   const weather = [
@@ -66,7 +72,14 @@ export function makeDataset(spec: DatasetSpec): Dataset {
 export function* datasetEvents(d: Dataset): Generator<SeedLoopEvent> {
   let n = 0;
   if (d.spec.events <= 0) return;
-  for (const e of generateTraffic({ points: d.points, ratePerSecond: d.ratePerSecond, durationS: d.durationS, startS: d.startS, seed: d.spec.seed })) {
+  for (const e of generateTraffic({
+    points: d.points,
+    ratePerSecond: d.ratePerSecond,
+    durationS: d.durationS,
+    startS: d.startS,
+    seed: d.spec.seed,
+    dailyProfile: false,
+  })) {
     yield e;
     if (++n >= d.spec.events) return;
   }

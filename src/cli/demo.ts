@@ -14,14 +14,27 @@ import { defaultShards } from '../service/options.js';
 import { SaferoadsService } from '../service/service.js';
 import { generateCommand } from './generate.js';
 import { describeRecord } from './run.js';
-import { defineCommand, helpText, integer, option, parseCommand } from './args.js';
+import { decimal, defineCommand, helpText, integer, option, parseCommand } from './args.js';
+
+/** Incidents per point and day in the demo (real roads: ~1.5, the generator's default). */
+const DEMO_INCIDENTS_PER_POINT_DAY = 12;
 
 export const DEMO_COMMAND = defineCommand({
   name: 'demo',
   summary: 'Runs broker, generator and service together and prints live risk scores (Ctrl-C stops).',
   options: {
     points: option({ schema: integer(1, 10_000), default: 8, valueName: 'N', help: 'road points to simulate' }),
-    rate: option({ schema: integer(1, 1_000_000), default: 40, valueName: 'EVENTS/S', help: 'loop events per second' }),
+    rate: option({
+      schema: decimal({ exclusiveMin: 0 }),
+      valueName: 'EVENTS/S',
+      help: 'vehicles per second over all points, averaged over a weekday (as generate --rate); default: typical traffic',
+    }),
+    incidents: option({
+      schema: decimal({ min: 0 }),
+      default: DEMO_INCIDENTS_PER_POINT_DAY,
+      valueName: 'N',
+      help: 'incidents (queues) per point and day: far more than real roads have, so a short demo shows some',
+    }),
   },
 });
 
@@ -33,7 +46,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(DEMO_COMMAND));
     return 0;
   }
-  const { points, rate } = parsed.values;
+  const { points, rate, incidents } = parsed.values;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log('saferoads demo: starting Kafka…');
   const cluster = await acquireCluster();
@@ -42,11 +55,17 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'saferoads-demo-'));
   const pointsPath = join(dir, 'points.csv');
   const minuteS = Math.floor(Date.now() / 60_000) * 60;
-  const common = ['--brokers', brokers, '--points', String(points), '--rate', String(rate), '--car-topic', TOPICS.car, '--weather-topic', TOPICS.weather, '--seed', '7'];
+  const common = [
+    ...['--brokers', brokers, '--points', String(points), '--incidents', String(incidents)],
+    ...(rate === undefined ? [] : ['--rate', String(rate)]),
+    ...['--car-topic', TOPICS.car, '--weather-topic', TOPICS.weather, '--seed', '7'],
+  ];
   let generator: ReturnType<typeof spawn> | undefined;
   let service: SaferoadsService | undefined;
   try {
-    // Twelve minutes of history first, so the ten-minute windows are full from the first row on.
+    // Twelve minutes of history first, so the ten-minute windows are full from the first row on. The
+    // real-time generator then starts at this minute: what the backfill took is written at once,
+    // then each record when the wall clock reaches its event time.
     await generateCommand([...common, '--start', String(minuteS - 720), '--duration', '720', '--points-out', pointsPath], process.env, log, log);
     generator = spawn(
       process.execPath,

@@ -4,8 +4,15 @@
  * Output: the road points (points.csv), loop events on the car topic (key = point_id) and weather
  * readings on the weather topic (key = station), in event-time order (weather readings go out with
  * the traffic of the same seconds). Records are produced in chunks, one produce request per topic
- * and chunk; a chunk closes once it spans 5 s of event time (1 s with --realtime) or is full: JSON
- * at --batch-size loop events, FlatBuffers when one point has --batch-size events in it.
+ * and chunk; a chunk closes once it spans 5 s of event time (0.5 s with --realtime) or is full: JSON
+ * at --batch-size loop events, FlatBuffers when one point has --batch-size events in it
+ * (generate-pump.ts; --realtime writes each chunk when the wall clock reaches its event time).
+ *
+ * What the traffic is (src/generate/traffic.ts): per-lane car following within capacity, a daily
+ * profile in --time-zone, incidents whose queues spread upstream, rain and snow from the generated
+ * weather slowing it. --rate is vehicles/s over all points averaged over a weekday, split over the
+ * lanes by capacity (src/generate/lanes.ts); a rate the lanes cannot carry in the rush hour is a
+ * configuration error.
  *
  * FlatBuffers (--format flatbuffers): each chunk is split by point, and every message holds the
  * events of ONE point (a LoopEventBatch with a single point_id, at most --batch-size events, in
@@ -24,8 +31,13 @@ import { ConfigError } from '../errors.js';
 import { type Cluster, acquireCluster } from '../kafka/cluster.js';
 import { KafkaClient, type OutgoingRecord, type Producer } from '../kafka/client.js';
 import { generateRoadPoints, roadPointsCsv, stationsOf } from '../generate/points.js';
-import { currentMinuteS, generateTraffic, lanesOf } from '../generate/traffic.js';
+import { checkTimeZone, DEFAULT_TIME_ZONE } from '../generate/daily-profile.js';
+import { DEFAULT_INCIDENTS_PER_POINT_DAY } from '../generate/incidents.js';
+import { LANE_CAPACITY_VPH, lanesOf, rateLimits } from '../generate/lanes.js';
+import { currentMinuteS } from '../generate/time.js';
+import { generateTraffic } from '../generate/traffic.js';
 import { generateWeather, weatherJson } from '../generate/weather.js';
+import { type Clock, pump, SYSTEM_CLOCK } from './generate-pump.js';
 import { brokerList, choice, decimal, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
 
 export const GENERATE_COMMAND = defineCommand({
@@ -35,12 +47,28 @@ export const GENERATE_COMMAND = defineCommand({
     'Kafka (--to kafka) or to car.ndjson, weather.ndjson and points.csv (--to files). Same seed, same data.',
   options: {
     points: option({ schema: integer(1), default: 10, valueName: 'N', help: 'road points (P0001…; one weather station per 5 points)' }),
-    rate: option({ schema: decimal({ exclusiveMin: 0 }), default: 100, valueName: 'EVENTS/S', help: 'loop events per second over all points' }),
+    rate: option({
+      schema: decimal({ exclusiveMin: 0 }),
+      valueName: 'EVENTS/S',
+      help: 'vehicles (loop events) per second over all points, averaged over a weekday (see below); default: typical traffic',
+    }),
     duration: option({ schema: decimal({ exclusiveMin: 0 }), default: 600, valueName: 'S', help: 'seconds of event time to generate' }),
     start: option({
       schema: decimal({ min: 0 }),
       valueName: 'EPOCH_S',
-      help: 'event time of the start; default: the data ends at the current minute (with --realtime: starts at it)',
+      help: 'event time of the start; default: the data ends at the current minute (with --realtime: starts now)',
+    }),
+    timeZone: option({
+      schema: text(),
+      default: DEFAULT_TIME_ZONE,
+      valueName: 'TZ',
+      help: 'IANA time zone of the daily profile (rush hours 07–09 and 15–18 local, night ~6 % of the peak, weekends lower)',
+    }),
+    incidents: option({
+      schema: decimal({ min: 0 }),
+      default: DEFAULT_INCIDENTS_PER_POINT_DAY,
+      valueName: 'N',
+      help: 'queues (incidents) starting per point and day on average; they spread upstream (to P0004 from P0005) within a station',
     }),
     seed: option({ schema: integer(0, 0xffffffff), default: 1, valueName: 'N', help: 'PRNG seed' }),
     jitter: option({ schema: decimal({ min: 0 }), default: 0, valueName: 'S', help: 'shuffle arrival order within this many seconds of event time' }),
@@ -59,10 +87,13 @@ export const GENERATE_COMMAND = defineCommand({
     partitions: option({ schema: integer(1), default: 3, valueName: 'N', help: 'partitions of the car topic when it is created' }),
     outDir: option({ schema: text(), default: 'saferoads-data', valueName: 'DIR', help: 'directory of car.ndjson, weather.ndjson, points.csv (--to files)' }),
     pointsOut: option({ schema: text(), valueName: 'FILE', help: 'also write the road-points CSV here' }),
-    realtime: flag('pace the output by the wall clock (one second of event time per second)'),
+    realtime: flag('write each record when the wall clock reaches its event time (event time ≈ wall clock; data before now goes at once)'),
   },
   notes:
     'FlatBuffers: each message is a LoopEventBatch of ONE point (at most --batch-size events), keyed by its point_id.\n' +
+    'Weather readings lie on the epoch-aligned --weather-interval grid; rain and snow at a point\'s station slow its traffic.\n' +
+    '--rate is split over the lanes by capacity (typical traffic: about 0.2 events/s per lane, rush hours 1,360–1,870 veh/h\n' +
+    'on inner lanes, 75 % on the right lane) and follows the daily profile; more than the lanes carry at 2,200 veh/h is refused.\n' +
     'Exit status: 0 done, 1 runtime failure (Kafka, files), 2 bad configuration.',
 });
 
@@ -148,7 +179,13 @@ async function kafkaSink(connection: KafkaConnection, carTopic: string, weatherT
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Where the data starts without --start: so that it ends at the current minute, or with --realtime
+ * now (the next whole second: no record is due before the run begins).
+ */
+export function defaultStartS(realtime: boolean, durationS: number, nowMs: number): number {
+  return realtime ? Math.ceil(nowMs / 1000) : currentMinuteS(nowMs - durationS * 1000);
+}
 
 /** Runs `saferoads generate`; resolves to the exit status. Throws ConfigError for bad options. */
 export async function generateCommand(
@@ -156,6 +193,7 @@ export async function generateCommand(
   env: NodeJS.ProcessEnv = process.env,
   stdout: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
   stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<number> {
   const parsed = parseCommand(GENERATE_COMMAND, argv, env);
   if (parsed.help) {
@@ -166,9 +204,22 @@ export async function generateCommand(
   if (o.to === 'files' && o.format === 'flatbuffers') {
     throw new ConfigError('--format', 'flatbuffers needs --to kafka (files are NDJSON, one JSON event per line)');
   }
-  const began = Date.now();
-  const startS = o.start ?? (o.realtime ? currentMinuteS(began) : currentMinuteS(began - o.duration * 1000));
+  try {
+    checkTimeZone(o.timeZone);
+  } catch (e) {
+    throw new ConfigError('--time-zone', `is not a time zone (got ${JSON.stringify(o.timeZone)}); fix: use an IANA name such as Europe/Warsaw`, { cause: e });
+  }
+  const began = clock.nowMs();
+  const startS = o.start ?? defaultStartS(o.realtime, o.duration, began);
   const points = generateRoadPoints(o.points, o.seed);
+  const limits = rateLimits(points);
+  if (o.rate !== undefined && o.rate > limits.maxPerSecond) {
+    throw new ConfigError(
+      '--rate',
+      `${o.rate} exceeds what ${o.points} points (${limits.lanes} lanes) can carry: ~${limits.maxPerSecond.toFixed(1)} events/s averaged over a weekday ` +
+        `(every lane at ${LANE_CAPACITY_VPH} veh/h in the rush hour; typical traffic is ~${limits.typicalPerSecond.toFixed(1)}); raise --points or lower --rate`,
+    );
+  }
   const stations = stationsOf(points);
   const csv = roadPointsCsv(points);
   if (o.pointsOut !== undefined) {
@@ -186,15 +237,20 @@ export async function generateCommand(
     }
     const out = sink;
 
-    const traffic = generateTraffic({ points, ratePerSecond: o.rate, durationS: o.duration, startS, seed: o.seed, jitterS: o.jitter });
-    const weather = generateWeather({ stations, startS, durationS: o.duration, intervalS: o.weatherInterval, seed: o.seed });
+    const traffic = generateTraffic({
+      points,
+      ratePerSecond: o.rate,
+      durationS: o.duration,
+      startS,
+      seed: o.seed,
+      jitterS: o.jitter,
+      timeZone: o.timeZone,
+      incidentsPerPointDay: o.incidents,
+    });
+    // Readings on the epoch-aligned --weather-interval grid, so a backfill and a later run interleave.
+    const weatherStartS = Math.ceil(startS / o.weatherInterval) * o.weatherInterval;
+    const weather = generateWeather({ stations, startS: weatherStartS, durationS: startS + o.duration - weatherStartS, intervalS: o.weatherInterval, seed: o.seed });
     const builder = new EventColumnsBuilder(o.batchSize);
-    const spanS = o.realtime ? 1 : 5;
-    let chunk: SeedLoopEvent[] = [];
-    let weatherChunk: OutgoingRecord[] = [];
-    let nextWeather = weather.next();
-    let events = 0;
-    let readings = 0;
     let messages = 0;
 
     const encode = (events: SeedLoopEvent[]): OutgoingRecord[] => {
@@ -215,62 +271,25 @@ export async function generateCommand(
       return records;
     };
 
-    const flush = async (upToS: number) => {
-      if (o.realtime) {
-        const due = began + (upToS - startS) * 1000;
-        if (due > Date.now()) await sleep(due - Date.now());
-      }
-      if (weatherChunk.length > 0) {
-        await out.weather(weatherChunk);
-        readings += weatherChunk.length;
-        weatherChunk = [];
-      }
-      if (chunk.length > 0) {
-        const records = encode(chunk);
-        await out.car(records);
-        events += chunk.length;
-        messages += records.length;
-        chunk = [];
-      }
-    };
-
-    const takeWeatherUpTo = (t: number) => {
-      while (!nextWeather.done && nextWeather.value.timestamp <= t) {
-        weatherChunk.push({ key: nextWeather.value.station, value: weatherJson(nextWeather.value) });
-        nextWeather = weather.next();
-      }
-    };
-
     // JSON: a chunk is one produce request of at most --batch-size events. FlatBuffers: a chunk
     // closes when one point has --batch-size events in it (its message is full).
-    const perPoint = new Map<string, number>();
-    let fullest = 0;
-    let chunkStart = Number.NaN;
-    let last = startS;
-    for (const e of traffic) {
-      const t = e.timestamp_out_2;
-      const full = o.format === 'json' ? chunk.length >= o.batchSize : fullest >= o.batchSize;
-      if (chunk.length > 0 && (full || t - chunkStart >= spanS)) {
-        await flush(last);
-        perPoint.clear();
-        fullest = 0;
-      }
-      if (chunk.length === 0) chunkStart = t;
-      takeWeatherUpTo(t);
-      chunk.push(e);
-      if (o.format === 'flatbuffers') {
-        const n = (perPoint.get(e.point_id) ?? 0) + 1;
-        perPoint.set(e.point_id, n);
-        if (n > fullest) fullest = n;
-      }
-      last = Math.max(last, t);
-    }
-    takeWeatherUpTo(Infinity);
-    await flush(last);
+    const { events, readings } = await pump(
+      traffic,
+      weather,
+      {
+        car: async (list) => {
+          const records = encode(list);
+          await out.car(records);
+          messages += records.length;
+        },
+        weather: (list) => out.weather(list.map((r) => ({ key: r.station, value: weatherJson(r) }))),
+      },
+      { realtime: o.realtime, batchSize: o.batchSize, perPoint: o.format === 'flatbuffers', clock },
+    );
     await out.close();
     sink = undefined;
 
-    const seconds = (Date.now() - began) / 1000;
+    const seconds = (clock.nowMs() - began) / 1000;
     const lanes = points.reduce((n, p) => n + lanesOf(p), 0);
     stdout(
       `saferoads generate: ${events} loop events (${o.points} points, ${lanes} lanes, seed ${o.seed}, ${o.format}` +

@@ -79,12 +79,15 @@ function withFlagNames(error: unknown): unknown {
   return new ConfigError(flagName, text, { cause: error });
 }
 
-/** One human line per record, for --print and the demo. */
+/** One human line per record, for --print and the demo; an implausible row says why (a faulty loop or producer). */
 export function describeRecord(r: RiskRecord): string {
   const t = new Date(r.window_end * 1000).toISOString().slice(11, 16);
   const s = r.short;
   const speed = s.mean_speed_kmh === null ? '   -  ' : s.mean_speed_kmh.toFixed(1).padStart(6);
-  return `${t} ${r.point_id.padEnd(10)} risk ${r.risk.score.toFixed(3)}  vehicles ${String(s.count).padStart(4)}  speed ${speed} km/h  weather ${r.weather ? `${r.weather.temp.toFixed(1)}°C` : '-'}`;
+  const line = `${t} ${r.point_id.padEnd(10)} risk ${r.risk.score.toFixed(3)}  vehicles ${String(s.count).padStart(4)}  speed ${speed} km/h  weather ${r.weather ? `${r.weather.temp.toFixed(1)}°C` : '-'}`;
+  if (r.risk.reliable) return line;
+  const flags = [...s.quality.flags.map((f) => `short ${f}`), ...r.long.quality.flags.map((f) => `long ${f}`)];
+  return `${line}  IMPLAUSIBLE (${flags.join(', ')}): score unreliable`;
 }
 
 /** Runs the service until SIGINT/SIGTERM; resolves to the exit status. */
@@ -142,7 +145,8 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     log(failure === undefined ? 'saferoads run: stopping (finishing the batch in hand, committing)…' : 'saferoads run: stopping after a failure');
     await running.stop();
     const s = running.stats;
-    log(`saferoads run: stopped; ${s.carRecords} car records, ${s.rowsOut} risk records, ${s.deadLetters} dead letters`);
+    const mismatches = s.partitionerMismatches > 0 ? `, ${s.partitionerMismatches} points on another partition than --partitioner puts them` : '';
+    log(`saferoads run: stopped; ${s.carRecords} car records, ${s.rowsOut} risk records (${s.implausibleRows} implausible: risk.reliable false), ${s.deadLetters} dead letters${mismatches}`);
     if (failure !== undefined) throw failure;
     return 0;
   } finally {

@@ -55,3 +55,27 @@ export function round(x: number, decimals: number): number {
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
+
+/**
+ * A uniform double in [0, 1) that is a pure function of (seed, stream, index): for quantities that
+ * must be the same whichever time range is generated (weather, incidents), so that two runs over
+ * overlapping or adjacent ranges (a backfill, then real time) agree on them.
+ */
+export function hash01(seed: number, stream: number, index: number): number {
+  // Index split in two 32-bit halves: minute or cell numbers of epoch times exceed 2^32 only far in the future, but be exact.
+  const lo = index >>> 0;
+  const hi = Math.floor(index / 4294967296) >>> 0;
+  return deriveSeed(deriveSeed(deriveSeed(seed, stream), hi), lo) / 4294967296;
+}
+
+/**
+ * Smooth value noise in [0, 1): hash01 values on a lattice every `periodS` seconds of epoch time,
+ * blended with a smoothstep, so it is continuous in t and independent of where generation starts.
+ */
+export function valueNoise(seed: number, stream: number, t: number, periodS: number): number {
+  const x = t / periodS;
+  const k = Math.floor(x);
+  const f = x - k;
+  const s = f * f * (3 - 2 * f);
+  return hash01(seed, stream, k) * (1 - s) + hash01(seed, stream, k + 1) * s;
+}

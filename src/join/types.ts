@@ -3,6 +3,8 @@
  * topic `road-risk` (key = point_id), JSON with exactly these snake_case names. README documents it.
  */
 
+import type { PlausibilityFlag } from '../pipeline/plausibility.js';
+
 /** Window statistics as published (null where undefined, e.g. means of an empty window). */
 export interface PublishedWindowStats {
   start: number;
@@ -23,6 +25,17 @@ export interface PublishedWindowStats {
   occupancy: number | null;
   over_limit_share: number | null;
   lane_speed_spread_kmh: number | null;
+  /** Distinct lanes with at least one vehicle in the window (0 when count is 0). */
+  lanes: number;
+  /** Whether the statistics are physically possible (src/pipeline/plausibility.ts). */
+  quality: WindowQuality;
+}
+
+/** Plausibility of a window: `plausible` is false exactly when `flags` is not empty. */
+export interface WindowQuality {
+  plausible: boolean;
+  /** Each check the window fails, e.g. OCCUPANCY_OVER_1, FLOW_OVER_CAPACITY. */
+  flags: readonly PlausibilityFlag[];
 }
 
 /** A row of the road-points table (CSV `point_id,nearest_weather_station,road_shape,allowed_speed,…`). */
@@ -88,5 +101,15 @@ export interface RiskRecord {
   road: { station: string; road_shape: string; allowed_speed: number | null; [extra: string]: string | number | null };
   weather: PublishedWeather | null;
   calendar: Calendar;
-  risk: RiskScore;
+  risk: PublishedRisk;
+}
+
+/** The score as published: the model's score plus whether the windows behind it are plausible. */
+export interface PublishedRisk extends RiskScore {
+  /**
+   * false when the short or the long window carries a quality flag: the score was computed from
+   * statistics no real traffic produces (occupancy capped at 1 in the features), so it is not to be
+   * acted on as a risk — the point's loop or producer needs a look.
+   */
+  reliable: boolean;
 }

@@ -121,7 +121,9 @@ export type EventI32Column = (typeof EVENT_I32_COLUMNS)[number];
  * - overLimitShare: share with speed > the point's allowed speed as it was when the event was
  *   accepted (setPoint does not rewrite history); null if the point has none at emission.
  * - laneSpeedSpreadKmh: max − min of the lane mean speeds over lanes with traffic (0 for one lane).
- * All but count and flow are null (NaN) when count is 0.
+ * - lanes: the number of distinct lanes with at least one event in the window (the divisor of
+ *   occupancy; the plausibility checks of src/pipeline/plausibility.ts judge flow per lane with it).
+ * All but count, flow and lanes are null (NaN) when count is 0; lanes is then 0.
  */
 export const WINDOW_STAT_FIELDS = Object.freeze([
   'count',
@@ -140,12 +142,13 @@ export const WINDOW_STAT_FIELDS = Object.freeze([
   'occupancy',
   'overLimitShare',
   'laneSpeedSpreadKmh',
+  'lanes',
 ] as const);
 export type WindowStatField = (typeof WINDOW_STAT_FIELDS)[number];
 export type WindowStats = { [K in WindowStatField]: number | null };
 
 /**
- * One emitted row = ROW_F64 f64 values: [point, windowEnd, short stats (16), long stats (16)].
+ * One emitted row = ROW_F64 f64 values: [point, windowEnd, short stats (17), long stats (17)].
  */
 export const ROW_POINT = 0;
 export const ROW_WINDOW_END = 1;

@@ -145,6 +145,7 @@ export function computeWindowStats(
       occupancy: null,
       overLimitShare: null,
       laneSpeedSpreadKmh: null,
+      lanes: 0,
     };
   }
   const speeds = w.map((e) => e.speed);
@@ -176,6 +177,7 @@ export function computeWindowStats(
     occupancy: occupied / (sizeS * lanes.size),
     overLimitShare: allowedSpeedKmh === null ? null : share(w, (e) => e.overLimit ?? e.speed > allowedSpeedKmh),
     laneSpeedSpreadKmh: max(laneMeans) - min(laneMeans),
+    lanes: lanes.size,
   };
 }
 

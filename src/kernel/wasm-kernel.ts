@@ -199,6 +199,8 @@ export function expectedKernelConstants(): Record<string, number> {
     SPEED_BINS,
     PANE_COUNTER_MAX,
     STAT_FIELDS: WINDOW_STAT_FIELDS.length,
+    // The kernel writes 0 (not NaN) there for an empty window; its position must be the contract's.
+    STAT_LANES: WINDOW_STAT_FIELDS.indexOf('lanes'),
     ROW_POINT,
     ROW_WINDOW_END,
     ROW_SHORT,

@@ -50,7 +50,7 @@ export const RISK_FEATURES = Object.freeze({
   headway_lt_1s_share: 'short-window share of time headways < 1 s, 0..1',
   headway_lt_2s_share: 'short-window share of time headways < 2 s, 0..1',
   sudden_slowdown: 'max(0, long-window mean speed − short-window mean speed), km/h',
-  occupancy: 'short-window loop occupancy, 0..1',
+  occupancy: 'short-window loop occupancy, 0..1 (a value above 1, a faulty loop, counts as 1)',
   precipitation: 'rain + snow, mm/h',
   freezing_precipitation: '1 if temp <= 0 °C and rain + snow > 0, else 0',
   low_visibility: `1 if visibility < ${LOW_VISIBILITY_M} m, else 0`,
@@ -90,8 +90,9 @@ export function riskFeatures(input: RiskFeatureInput): Record<RiskFeatureName, n
     // a road without traffic is not a jam — so either mean missing → 0.
     sudden_slowdown:
       long.meanSpeedKmh === null || short.meanSpeedKmh === null ? 0 : Math.max(0, long.meanSpeedKmh - short.meanSpeedKmh),
-    // Null for an empty short window: nothing occupied the loop → 0.
-    occupancy: short.occupancy ?? 0,
+    // Null for an empty short window: nothing occupied the loop → 0. Above 1 is physically impossible
+    // (a faulty loop, flagged OCCUPANCY_OVER_1 in the output): capped at 1 so it cannot saturate the score.
+    occupancy: Math.min(short.occupancy ?? 0, 1),
     precipitation,
     freezing_precipitation: w !== null && w.temp <= FREEZING_TEMP_C && precipitation > 0 ? 1 : 0,
     // Visibility is optional in the feed; not measured is not fog → 0.

@@ -1,10 +1,11 @@
 import { ROW_LONG, ROW_POINT, ROW_SHORT, ROW_WINDOW_END, WINDOW_STAT_FIELDS, type WindowStatField, type WindowStats } from '../kernel/contract.js';
 import type { WindowSpec } from '../kernel/window-spec.js';
 import type { CalendarResolver } from '../join/calendar.js';
-import type { PublishedWindowStats, RiskRecord, RoadPoint, WeatherReading } from '../join/types.js';
+import type { PublishedWindowStats, RiskRecord, RoadPoint, WeatherReading, WindowQuality } from '../join/types.js';
 import type { RiskModel } from '../model/risk-model.js';
 import { riskFeatures } from '../model/features.js';
 import type { RoadPointTable } from '../road/points.js';
+import { windowQuality } from './plausibility.js';
 import { OUT_ROW_F64, OUT_ROW_WEATHER } from './shard-protocol.js';
 
 /** Kernel stat name → the published (snake_case) name: the output contract, spelled out. */
@@ -25,6 +26,7 @@ export const PUBLISHED_NAMES: Readonly<Record<WindowStatField, keyof PublishedWi
   occupancy: 'occupancy',
   overLimitShare: 'over_limit_share',
   laneSpeedSpreadKmh: 'lane_speed_spread_kmh',
+  lanes: 'lanes',
 });
 
 function statsAt(rows: Float64Array, at: number): WindowStats {
@@ -36,9 +38,10 @@ function statsAt(rows: Float64Array, at: number): WindowStats {
   return s as WindowStats;
 }
 
-function publish(stats: WindowStats, start: number, end: number): PublishedWindowStats {
-  const out: Record<string, number | null> = { start, end };
+function publish(stats: WindowStats, start: number, end: number, quality: WindowQuality): PublishedWindowStats {
+  const out: Record<string, unknown> = { start, end };
   for (const f of WINDOW_STAT_FIELDS) out[PUBLISHED_NAMES[f]] = stats[f];
+  out.quality = quality;
   return out as unknown as PublishedWindowStats;
 }
 
@@ -63,7 +66,11 @@ function roadOf(p: RoadPoint): RiskRecord['road'] {
 
 /**
  * The final join: a shard row (kernel stats + the weather the shard attached) with the road point,
- * the calendar of its window, and the risk model's score → the published record.
+ * the calendar of its window, and the risk model's score → the published record. Each window gets
+ * its plausibility (`quality`, src/pipeline/plausibility.ts); a flag in either window makes
+ * `risk.reliable` false. The score is kept rather than nulled: the record stays one shape for every
+ * consumer, the contributions show what an implausible window did to it, and the features keep it
+ * from saturating (occupancy is capped at 1).
  */
 export class RiskRecordBuilder {
   constructor(
@@ -82,11 +89,14 @@ export class RiskRecordBuilder {
     const weather = weatherAt(rows, at + OUT_ROW_WEATHER, point.station);
     const calendar = this.calendar.at(end);
     const features = riskFeatures({ short, long, road: point, weather, calendar });
+    const shortQuality = windowQuality(short);
+    const longQuality = windowQuality(long);
+    const { score, model, contributions } = this.model.score(features);
     return {
       point_id: point.pointId,
       window_end: end,
-      short: publish(short, end - this.spec.shortS, end),
-      long: publish(long, end - this.spec.longS, end),
+      short: publish(short, end - this.spec.shortS, end, shortQuality),
+      long: publish(long, end - this.spec.longS, end, longQuality),
       road: roadOf(point),
       weather:
         weather === null
@@ -103,7 +113,7 @@ export class RiskRecordBuilder {
               visibility: weather.visibility,
             },
       calendar,
-      risk: this.model.score(features),
+      risk: { score, reliable: shortQuality.plausible && longQuality.plausible, model, contributions },
     };
   }
 }

@@ -106,6 +106,8 @@ export class Router {
     private readonly advanceS: number,
     partitions: number,
     segmentCapacity = 16_384,
+    /** Called once per point, when its first event is admitted on partition slot `slot`. */
+    private readonly onPointLearned: (point: number, slot: number) => void = () => undefined,
   ) {
     this.pending = Array.from({ length: pool.shards }, () => new PackedColumns(segmentCapacity));
     this.pendingSources = Array.from({ length: pool.shards }, () => []);
@@ -315,7 +317,10 @@ export class Router {
     if (this.admission.hasFinalEnd) this.flush(nowS, flushes, true);
     if (!this.admission.fits(pane)) return PARKED;
     const point = c.point[i];
-    this.pointPartition[point] = this.slot;
+    if (seenOn < 0) {
+      this.pointPartition[point] = this.slot;
+      this.onPointLearned(point, this.slot);
+    }
     const shard = ShardPool.shardOf(point, this.pool.shards);
     const batch = this.pending[shard];
     if (batch.full) {

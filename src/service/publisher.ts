@@ -13,6 +13,10 @@ export interface ServiceStats {
   deadLetters: number;
   weatherDeadLetters: number;
   rowsOut: number;
+  /** Rows published with a quality flag in either window (implausible statistics: a faulty loop or producer). */
+  implausibleRows: number;
+  /** Points whose events arrive on another partition than --partitioner puts their key on. */
+  partitionerMismatches: number;
   /** The last window end whose rows are acknowledged (NaN: none yet). */
   lastEnd: number;
   /**
@@ -23,7 +27,17 @@ export interface ServiceStats {
 }
 
 export function emptyStats(): ServiceStats {
-  return { carRecords: 0, weatherReadings: 0, deadLetters: 0, weatherDeadLetters: 0, rowsOut: 0, lastEnd: NaN, emissionLatencyMs: [] };
+  return {
+    carRecords: 0,
+    weatherReadings: 0,
+    deadLetters: 0,
+    weatherDeadLetters: 0,
+    rowsOut: 0,
+    implausibleRows: 0,
+    partitionerMismatches: 0,
+    lastEnd: NaN,
+    emissionLatencyMs: [],
+  };
 }
 
 const LATENCY_SAMPLES = 10_000;
@@ -142,12 +156,14 @@ export class Publisher {
       const results = await Promise.all(flush.results);
       const out: OutgoingRecord[] = [];
       const dead: DeadLetter[] = [];
+      let implausible = 0;
       results.forEach((result, k) => {
         for (let row = 0; row < result.rowCount; row++) {
           const at = row * OUT_ROW_F64;
           if (!scope.publishes(result.rows[at + ROW_POINT], result.rows[at + ROW_WINDOW_END])) continue;
           const record = this.o.output.build(result.rows, row);
           this.o.onRecord?.(record);
+          if (!record.risk.reliable) implausible++;
           out.push({ key: record.point_id, value: JSON.stringify(record) });
         }
         for (let j = 0; j < result.rejections.length; j += 2) {
@@ -158,6 +174,7 @@ export class Publisher {
       });
       await Promise.all([out.length > 0 ? this.o.producer.send(this.o.outputTopic, out) : undefined, this.deadLetter(dead)]);
       stats.rowsOut += out.length;
+      stats.implausibleRows += implausible;
       if (flush.finalEnds.length > 0) {
         const latencies = stats.emissionLatencyMs;
         if (latencies.length >= LATENCY_SAMPLES) latencies.shift();

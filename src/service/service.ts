@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
-import { KafkaClient, keyPartitionWith, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
+import { KafkaClient, keyPartitionWith, PARTITIONERS, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission, type PartitionStart } from '../pipeline/admission.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
@@ -14,6 +14,9 @@ import { resolveServiceOptions, type ServiceOptions } from './options.js';
 import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './publisher.js';
 import { planAssignment } from './restart.js';
 import { WeatherFeed } from './weather-feed.js';
+
+/** Points whose partitioner mismatch is logged one by one (the rest are counted). */
+const MISMATCH_LOG_LINES = 5;
 
 export type { ServiceStats } from './publisher.js';
 
@@ -68,11 +71,15 @@ class Pipeline implements OutputScope {
     partitions: number,
     /** Per point: the partition its key goes to with the producers' partitioner (--partitioner). */
     private readonly keyPartitionOf: Int32Array,
+    /** A point's events arrive on another partition than --partitioner puts its key on. */
+    onPartitionerMismatch: (point: number, arrivedOn: number, keyPartition: number) => void,
   ) {
     const n = points.points.length;
     this.admission = new Admission(spec, partitions, Date.now() / 1000, (i) => i >= 0 && i < n);
     this.offsets = new OffsetTracker(partitions, spec.ringPanes + 2);
-    this.router = new Router(this.admission, pool, points, this.offsets, spec.advanceS, partitions);
+    this.router = new Router(this.admission, pool, points, this.offsets, spec.advanceS, partitions, undefined, (point, slot) => {
+      if (keyPartitionOf[point] !== slot) onPartitionerMismatch(point, slot, keyPartitionOf[point]);
+    });
     this.mine = new Uint8Array(partitions);
     for (const p of assigned) this.mine[p] = 1;
   }
@@ -135,6 +142,7 @@ export class SaferoadsService {
   private readonly publisher: Publisher;
   private pipeline: Pipeline;
   private readonly keyPartitionOf: Int32Array;
+  private readonly mismatchedPoints = new Set<number>();
   private assignedOnce!: () => void;
   private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
   private ticker?: NodeJS.Timeout;
@@ -186,7 +194,29 @@ export class SaferoadsService {
   }
 
   private newPipeline(assigned: readonly number[]): Pipeline {
-    return new Pipeline([...assigned].sort((a, b) => a - b), this.spec, this.points, this.pool, this.partitions, this.keyPartitionOf);
+    return new Pipeline([...assigned].sort((a, b) => a - b), this.spec, this.points, this.pool, this.partitions, this.keyPartitionOf, (point, arrivedOn, keyPartition) =>
+      this.partitionerMismatch(point, arrivedOn, keyPartition),
+    );
+  }
+
+  /**
+   * The producers do not use --partitioner: rows of the points seen are right (they follow their
+   * events), but with several instances the count-0 rows of points not seen yet come from the
+   * partition --partitioner names, so a point's first rows may be published by two instances.
+   * Counted per point (once per process), logged for the first points.
+   */
+  private partitionerMismatch(point: number, arrivedOn: number, keyPartition: number): void {
+    if (this.mismatchedPoints.has(point)) return;
+    this.mismatchedPoints.add(point);
+    this.stats.partitionerMismatches++;
+    if (this.mismatchedPoints.size > MISMATCH_LOG_LINES) return;
+    const { partitioner } = this.options;
+    const other = PARTITIONERS.find((p) => p !== partitioner && keyPartitionWith(p, this.points.byIndex(point).pointId, this.partitions) === arrivedOn);
+    this.options.log(
+      `saferoads: warning: point ${this.points.byIndex(point).pointId} arrives on partition ${arrivedOn}, but --partitioner ${partitioner} puts its key on ${keyPartition}` +
+        (other ? `; the producers look like ${other} (set --partitioner ${other})` : '; the producers use another partitioner') +
+        (this.mismatchedPoints.size === MISMATCH_LOG_LINES ? ' (further points counted, not logged)' : ''),
+    );
   }
 
   /**

@@ -27,7 +27,10 @@ export interface ChaosDatasetOptions {
   partitions: number;
   /** Event time covered, minutes: T_end = T_start + minutes × 60. */
   minutes: number;
-  /** Generated events per second of event time, over all points. */
+  /**
+   * Generated vehicles per second of event time over all points (at most what their lanes carry:
+   * rateLimits; the daily profile is off, so this is the rate at every hour).
+   */
   ratePerSecond: number;
   seed: number;
 }
@@ -105,7 +108,7 @@ export function chaosDataset(options: ChaosDatasetOptions, nowMs = Date.now()): 
 
   const tStart = Math.floor(nowMs / 60_000) * 60 - (2 * minutes + 30) * 60;
   const tEnd = tStart + minutes * 60;
-  const traffic = [...generateTraffic({ points, ratePerSecond: options.ratePerSecond, durationS: minutes * 60, startS: tStart, seed })].filter(
+  const traffic = [...generateTraffic({ points, ratePerSecond: options.ratePerSecond, durationS: minutes * 60, startS: tStart, seed, dailyProfile: false })].filter(
     (e) => e.timestamp_out_2 > tStart && e.timestamp_out_2 < tEnd,
   );
   const events = [...anchors.map((id) => anchorEvent(id, tStart)), ...traffic, ...anchors.map((id) => anchorEvent(id, tEnd))];

@@ -14,7 +14,7 @@ import { consumeAll, saferoads } from './helpers.js';
 
 const START = 1_700_000_040;
 const points = generateRoadPoints(5, 11);
-const carLines = [...generateTraffic({ points, ratePerSecond: 5, durationS: 60, startS: START, seed: 11 })].map(seedEventJson);
+const carLines = [...generateTraffic({ points, durationS: 60, startS: START, seed: 11, dailyProfile: false })].map(seedEventJson);
 const weatherLines = [...generateWeather({ stations: stationsOf(points), startS: START, durationS: 300, seed: 11 })].map(weatherJson);
 
 let dir = '';

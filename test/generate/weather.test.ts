@@ -40,6 +40,29 @@ describe('generateWeather', () => {
     expect(Math.max(...temps) - Math.min(...temps)).toBeGreaterThan(2);
   });
 
+  it('is a function of time: overlapping ranges and other intervals give the same reading for the same instant', () => {
+    const later = [...generateWeather({ ...base, startS: START + 3600, durationS: 3600, intervalS: 30 })];
+    const byKey = new Map(readings.map((r) => [`${r.station}@${r.timestamp}`, weatherJson(r)]));
+    let same = 0;
+    for (const r of later) {
+      const known = byKey.get(`${r.station}@${r.timestamp}`);
+      if (known !== undefined) {
+        expect(weatherJson(r)).toBe(known);
+        same++;
+      }
+    }
+    expect(same).toBe(3 * 60);
+  });
+
+  it('has wet spells some of the time, neither never nor always', () => {
+    const many = [...generateWeather({ ...base, stations: Array.from({ length: 20 }, (_, i) => `S${i}`), durationS: 7 * 86_400, intervalS: 600 })];
+    const wet = many.filter((r) => r.rain > 0 || r.snow > 0).length / many.length;
+    expect(wet).toBeGreaterThan(0.08);
+    expect(wet).toBeLessThan(0.35);
+    expect(many.some((r) => r.snow > 0)).toBe(true);
+    expect(many.some((r) => r.rain > 0)).toBe(true);
+  });
+
   it('writes the seed JSON fields in order', () => {
     expect(Object.keys(JSON.parse(weatherJson(readings[0]!)))).toEqual(['station', 'timestamp', 'temp', 'snow', 'rain', 'pressure', 'wind', 'visibility']);
   });

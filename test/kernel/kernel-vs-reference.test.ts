@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  MAX_LANES,
   PANE_COUNTER_MAX,
   Reason,
   WINDOW_STAT_FIELDS,
   type ReasonCode,
   type WindowRow,
   type WindowStatField,
+  type WindowStats,
 } from '../../src/kernel/contract.js';
 import { KernelError } from '../../src/errors.js';
 import type { KernelOptions, WindowKernel } from '../../src/kernel/kernel.js';
@@ -32,7 +34,7 @@ import { ev, OPTIONS } from './fixtures.js';
  * doubles, so sums differ between the two implementations only by summation order.
  *
  * Tolerances (WASM vs reference; each implementation against itself across batch cuts is exact):
- * - count, minGapM, minGapS, point, windowEnd: exact.
+ * - count, lanes, minGapM, minGapS, point, windowEnd: exact.
  * - every other statistic: |a − b| <= 1e-9 + 1e-9·max(|a|, |b|) (relative 1e-9, absolute 1e-9):
  *   the kernel sums per pane then across panes, the reference sums raw events in arrival order.
  * - speedStdKmh: |a − b| <= 1e-6 km/h, or the variances a², b² within 1e-8 (km/h)². The kernel
@@ -136,7 +138,7 @@ function run(make: Factory, s: Scenario, cuts: readonly number[]): Trace {
 // ---------------------------------------------------------------------------------------------
 // Comparison
 
-const EXACT: ReadonlySet<WindowStatField> = new Set(['count', 'minGapM', 'minGapS']);
+const EXACT: ReadonlySet<WindowStatField> = new Set(['count', 'minGapM', 'minGapS', 'lanes']);
 
 function statsClose(field: WindowStatField, a: number | null, b: number | null): boolean {
   if (a === null || b === null) return a === b;
@@ -399,6 +401,11 @@ const buffersArb: fc.Arbitrary<WasmBuffers> = fc.record({
 
 // ---------------------------------------------------------------------------------------------
 
+function lanesPlausible(w: WindowStats): boolean {
+  const lanes = w.lanes!;
+  return Number.isInteger(lanes) && (lanes === 0) === (w.count === 0) && lanes <= Math.min(w.count!, MAX_LANES);
+}
+
 /**
  * What any correct kernel's output satisfies, from the contract alone: window ends ascend one advance
  * apart, each with one row per registered point in ascending order; and (the flush covers every
@@ -426,7 +433,12 @@ function expectOutputInvariants(s: Scenario, t: Trace): void {
       r.long.flowVph !== (r.long.count! * 3600) / longS ||
       (r.short.meanSpeedKmh === null) !== (r.short.count === 0) ||
       (r.long.meanSpeedKmh === null) !== (r.long.count === 0) ||
-      r.long.count! < r.short.count!;
+      r.long.count! < r.short.count! ||
+      // lanes: distinct lanes with traffic, so 0 exactly without traffic, at most one per vehicle and
+      // MAX_LANES, never fewer in the long window than in the short one it contains.
+      !lanesPlausible(r.short) ||
+      !lanesPlausible(r.long) ||
+      r.long.lanes! < r.short.lanes!;
     if (bad) expect.fail(`row ${i}: ${JSON.stringify(r)}`);
   });
   if (s.options.externalWatermark) {
@@ -476,17 +488,21 @@ describe('reference kernel across batch cuts', () => {
     // Guards the generator: a property over streams that are all refused would prove nothing.
     const seen = new Set<number>();
     let rowsWithTraffic = 0;
+    let rowsWithSeveralLanes = 0;
     let scenarios = 0;
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const t = run(makeReference, s, []);
         for (const r of t.rejections) seen.add(r.reason);
         if (t.rows.some((r) => (r.long.count ?? 0) > 0)) rowsWithTraffic++;
+        if (t.rows.some((r) => (r.short.lanes ?? 0) >= 2)) rowsWithSeveralLanes++;
         scenarios++;
       }),
       { numRuns: 100, seed: 42 },
     );
     expect(rowsWithTraffic).toBeGreaterThan(scenarios / 2);
+    // lanes (and occupancy's divisor) are compared on windows with more than one lane, not only 0 and 1.
+    expect(rowsWithSeveralLanes).toBeGreaterThan(scenarios / 4);
     for (const reason of [
       Reason.NOT_FINITE,
       Reason.UNKNOWN_POINT,

@@ -237,6 +237,7 @@ describe('statistics', () => {
     expect(s.occupancy).toBeCloseTo(2 / (60 * 2), 12); // 2 s occupied, 2 lanes with traffic
     expect(s.overLimitShare).toBe(0.5); // 60 and 80 > 50
     expect(s.laneSpeedSpreadKmh).toBeCloseTo(10, 12); // lane 1 mean 50, lane 2 mean 60
+    expect(s.lanes).toBe(2);
     const l = r.long; // [840, 1020): the same four vehicles, window 180 s
     expect(l.count).toBe(4);
     expect(l.flowVph).toBe(80);
@@ -245,14 +246,14 @@ describe('statistics', () => {
     expect(l.v85Kmh).toBeCloseTo(81.6, 12);
   });
 
-  it('an empty window has count 0, flow 0 and null for everything else', () => {
+  it('an empty window has count 0, flow 0, lanes 0 and null for everything else', () => {
     const k = kernel({}, [
       [0, 50],
       [1, 50],
     ]);
     ingest(k, [ev(1000)], 1000);
     const r = row(k.advanceWatermark(1020), 1, 1020);
-    const expected: WindowStats = { count: 0, flowVph: 0, ...NULL_STATS };
+    const expected: WindowStats = { count: 0, flowVph: 0, ...NULL_STATS, lanes: 0 };
     expect(r.short).toEqual(expected);
     expect(r.long).toEqual(expected);
   });
@@ -277,6 +278,7 @@ describe('statistics', () => {
     ingest(k, [ev(970, { lane: 4, speed: 30, occ: 1 }), ev(990, { lane: 4, speed: 90, occ: 2 })], 1000);
     const s = row(k.advanceWatermark(1020), 0, 1020).short;
     expect(s.laneSpeedSpreadKmh).toBe(0);
+    expect(s.lanes).toBe(1); // lane 4 alone: lanes counts lanes with traffic, not the highest lane number
     expect(s.occupancy).toBeCloseTo(3 / 60, 12);
     expect(s.speedStdKmh).toBeCloseTo(30, 12);
   });

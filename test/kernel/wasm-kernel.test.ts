@@ -225,7 +225,9 @@ describe('windows and statistics', () => {
     expect(s.occupancy).toBeCloseTo(1.75 / (60 * 2), 12);
     expect(s.overLimitShare).toBeCloseTo(2 / 3, 12); // 90 and 110 > 80
     expect(s.laneSpeedSpreadKmh).toBe(30); // lane 1 mean 80, lane 2 mean 110
+    expect(s.lanes).toBe(2);
     expect(row.long.count).toBe(3);
+    expect(row.long.lanes).toBe(2);
     expect(row.long.flowVph).toBe(60);
     expect(row.long.occupancy).toBeCloseTo(1.75 / (180 * 2), 12);
 
@@ -233,11 +235,14 @@ describe('windows and statistics', () => {
     const empty = out.rows.find((r) => r.point === 1 && r.windowEnd === 1020)!;
     expect(empty.short).toMatchObject({ count: 0, flowVph: 0, meanSpeedKmh: null, overLimitShare: null });
     expect(Object.values(empty.long).filter((v) => v === null)).toHaveLength(14);
+    expect(empty.long.lanes).toBe(0); // a number, like count and flow: no traffic is zero lanes
     // unregistered points 2, 3 get no rows; end 1080 has the long window spanning both panes
     expect(out.rows.map((r) => r.point)).toEqual([0, 1, 0, 1]);
     const later = out.rows.find((r) => r.point === 0 && r.windowEnd === 1080)!;
     expect(later.short.count).toBe(0);
+    expect(later.short.lanes).toBe(0);
     expect(later.long.count).toBe(3);
+    expect(later.long.lanes).toBe(2);
   });
 
   it('a silent partition holds the watermark until it turns idle', () => {

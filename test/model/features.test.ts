@@ -126,6 +126,12 @@ describe('riskFeatures: missing values are 0, not risk', () => {
 });
 
 describe('riskFeatures: thresholds and one-sidedness', () => {
+  it('occupancy above 1 (impossible: a faulty loop, flagged in the output) counts as 1, so it cannot saturate the score', () => {
+    expect(riskFeatures(input({ short: stats({ occupancy: 0.999 }) })).occupancy).toBe(0.999);
+    expect(riskFeatures(input({ short: stats({ occupancy: 1 }) })).occupancy).toBe(1);
+    expect(riskFeatures(input({ short: stats({ occupancy: 37.5 }) })).occupancy).toBe(1);
+  });
+
   it('v85 under the limit gives 0, not a negative value', () => {
     expect(riskFeatures(input({ long: stats({ v85Kmh: 70 }) })).v85_over_limit).toBe(0);
     expect(riskFeatures(input({ long: stats({ v85Kmh: 90.5 }) })).v85_over_limit).toBe(0.5);

@@ -61,7 +61,7 @@ function setup(shards: number, pointCount = 6) {
   const offsets = new OffsetTracker(PARTITIONS, spec.ringPanes + 2);
   const router = new Router(admission, pool as unknown as ShardPool, table, offsets, spec.advanceS, PARTITIONS);
   const startS = Math.floor(nowS / 60) * 60 - 3600;
-  const events = [...generateTraffic({ points, ratePerSecond: 10, durationS: 20 * 60, startS, seed: 9 })];
+  const events = [...generateTraffic({ points, durationS: 20 * 60, startS, seed: 9, dailyProfile: false })];
   const partitionOf = (e: SeedLoopEvent) => table.indexOf(e.point_id)! % PARTITIONS;
   const records = (p: number, list: SeedLoopEvent[]): IncomingRecord[] =>
     list.map((e, i) => ({ topic: 'car', partition: p, offset: BigInt(i), key: Buffer.from(e.point_id), value: Buffer.from(seedEventJson(e)), headers: {}, timestampMs: 0 }));

@@ -37,14 +37,18 @@ export interface Dataset {
   startS: number;
 }
 
-/** `minutes` of traffic for `n` points ending well in the past (the skew check uses the wall clock). */
-export function dataset(n: number, minutes: number, seed: number, ratePerSecond = 12): Dataset {
+/**
+ * `minutes` of traffic for `n` points ending well in the past (the skew check uses the wall clock).
+ * `ratePerSecond` (vehicles/s over all points) defaults to the points' typical traffic; the daily
+ * profile is off, so how much traffic there is does not depend on when the test runs.
+ */
+export function dataset(n: number, minutes: number, seed: number, ratePerSecond?: number): Dataset {
   const points = generateRoadPoints(n, seed);
   const dir = mkdtempSync(join(tmpdir(), 'saferoads-points-'));
   const pointsPath = join(dir, 'points.csv');
   writeFileSync(pointsPath, roadPointsCsv(points));
   const startS = Math.floor(Date.now() / 60_000) * 60 - (minutes + 30) * 60;
-  const events = [...generateTraffic({ points, ratePerSecond, durationS: minutes * 60, startS, seed })];
+  const events = [...generateTraffic({ points, ratePerSecond, durationS: minutes * 60, startS, seed, dailyProfile: false })];
   const weather = [...generateWeather({ stations: stationsOf(points), startS: startS - 120, durationS: minutes * 60 + 240, intervalS: 90, seed })];
   return { points, pointsPath, events, weather, startS };
 }
@@ -58,14 +62,21 @@ export function jsonRecords(d: Dataset, events: readonly SeedLoopEvent[]): Outgo
   return events.map((e) => ({ key: e.point_id, value: seedEventJson(e), partition: partitionOf(d, e.point_id) }));
 }
 
-/** FlatBuffers LoopEventBatch messages: per point, runs of up to `perMessage` events, in time order. */
-export function flatBufferRecords(d: Dataset, events: readonly SeedLoopEvent[], perMessage = 25): OutgoingRecord[] {
+/**
+ * FlatBuffers LoopEventBatch messages: per point, runs of up to `perMessage` events spanning less
+ * than `spanS` of event time (as `saferoads generate` chunks them: a message held longer would
+ * make other points' events on its partition late), in time order.
+ */
+export function flatBufferRecords(d: Dataset, events: readonly SeedLoopEvent[], perMessage = 25, spanS = 5): OutgoingRecord[] {
   const messages: { t: number; record: OutgoingRecord }[] = [];
   const byPoint = new Map<string, SeedLoopEvent[]>();
   for (const e of events) byPoint.set(e.point_id, [...(byPoint.get(e.point_id) ?? []), e]);
   for (const [pointId, list] of byPoint) {
-    for (let i = 0; i < list.length; i += perMessage) {
-      const chunk = list.slice(i, i + perMessage);
+    for (let i = 0; i < list.length; ) {
+      let j = i + 1;
+      while (j < list.length && j - i < perMessage && list[j].timestamp_out_2 - list[i].timestamp_out_2 < spanS) j++;
+      const chunk = list.slice(i, j);
+      i = j;
       messages.push({
         t: chunk[0].timestamp_in_1,
         record: { key: pointId, value: Buffer.from(encodeSeedEvents([pointId], chunk)), partition: partitionOf(d, pointId) },
@@ -257,4 +268,24 @@ export function expectRowsMatchReference(
     }
   }
   expect(rows.size).toBe(expected);
+}
+
+/** The same dataset with the integer ids 1..n the seed's generator uses (as decimal strings here). */
+export function withIntegerIds(d: Dataset): Dataset {
+  const idOf = new Map(d.points.map((p, i) => [p.pointId, String(i + 1)]));
+  const points = d.points.map((p) => ({ ...p, pointId: idOf.get(p.pointId)! }));
+  const pointsPath = join(mkdtempSync(join(tmpdir(), 'saferoads-points-')), 'points.csv');
+  writeFileSync(pointsPath, roadPointsCsv(points));
+  return { ...d, points, pointsPath, events: d.events.map((e) => ({ ...e, point_id: idOf.get(e.point_id)! })) };
+}
+
+/** Runs the service with untilEnd until it finished (or failed), then stops it. */
+export async function replayToEnd(t: Topics, d: Dataset, shards: number, extra: Partial<ServiceOptions> = {}): Promise<SaferoadsService> {
+  const service = await startService(t, d, shards, { ...extra, untilEnd: true });
+  try {
+    await Promise.race([service.finished, service.failed]);
+  } finally {
+    await service.stop();
+  }
+  return service;
 }

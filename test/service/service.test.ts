@@ -1,7 +1,3 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { roadPointsCsv } from '../../src/generate/points.js';
 import { describe, expect, it } from 'vitest';
 import type { RiskRecord } from '../../src/join/types.js';
 import { keyPartitionWith } from '../../src/kafka/client.js';
@@ -18,13 +14,13 @@ import {
   partitionOf,
   produce,
   readTopic,
+  replayToEnd,
   startService,
   uniqueTopics,
   waitFor,
   weatherRecords,
+  withIntegerIds,
 } from './scenario.js';
-import type { Dataset, Topics } from './scenario.js';
-import type { SaferoadsService } from '../../src/service/service.js';
 
 const MINUTES = 14;
 const data = dataset(6, MINUTES, 42);
@@ -68,25 +64,6 @@ describe('the streaming service end to end (real broker)', () => {
 });
 
 /** The same dataset with point ids 1..n (CSV and events), as the seed's table and generator have them. */
-function withIntegerIds(d: Dataset): Dataset {
-  const idOf = new Map(d.points.map((p, i) => [p.pointId, String(i + 1)]));
-  const points = d.points.map((p) => ({ ...p, pointId: idOf.get(p.pointId)! }));
-  const pointsPath = join(mkdtempSync(join(tmpdir(), 'saferoads-points-')), 'points.csv');
-  writeFileSync(pointsPath, roadPointsCsv(points));
-  return { ...d, points, pointsPath, events: d.events.map((e) => ({ ...e, point_id: idOf.get(e.point_id)! })) };
-}
-
-/** Runs the service with untilEnd until it finished (or failed), then stops it. */
-async function replayToEnd(t: Topics, d: Dataset, shards: number): Promise<SaferoadsService> {
-  const service = await startService(t, d, shards, { untilEnd: true });
-  try {
-    await Promise.race([service.finished, service.failed]);
-  } finally {
-    await service.stop();
-  }
-  return service;
-}
-
 describe('a finite replay (untilEnd)', () => {
   it('reads every partition to its end, publishes every window up to the last event, commits, and finishes', async () => {
     const t = uniqueTopics();
