@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireCluster } from '../kafka/cluster.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { defaultShards } from '../service/options.js';
+import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { SaferoadsService } from '../service/service.js';
 import { generateCommand } from './generate.js';
-import { describeRecord } from './run.js';
+import { RecordDescriber } from './describe.js';
 import { decimal, defineCommand, helpText, integer, option, parseCommand } from './args.js';
 
 /** Incidents per point and day in the demo (real roads: ~1.5, the generator's default). */
@@ -23,7 +23,7 @@ export const DEMO_COMMAND = defineCommand({
   name: 'demo',
   summary: 'Runs broker, generator and service together and prints live risk scores (Ctrl-C stops).',
   options: {
-    points: option({ schema: integer(1, 10_000), default: 8, valueName: 'N', help: 'road points to simulate' }),
+    pointCount: option({ schema: integer(1, 10_000), default: 8, valueName: 'N', help: 'road points to simulate' }),
     rate: option({
       schema: decimal({ exclusiveMin: 0 }),
       valueName: 'EVENTS/S',
@@ -46,7 +46,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(DEMO_COMMAND));
     return 0;
   }
-  const { points, rate, incidents } = parsed.values;
+  const { pointCount, rate, incidents } = parsed.values;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log('saferoads demo: starting Kafka…');
   const cluster = await acquireCluster();
@@ -56,10 +56,11 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   const pointsPath = join(dir, 'points.csv');
   const minuteS = Math.floor(Date.now() / 60_000) * 60;
   const common = [
-    ...['--brokers', brokers, '--points', String(points), '--incidents', String(incidents)],
+    ...['--brokers', brokers, '--point-count', String(pointCount), '--incidents', String(incidents)],
     ...(rate === undefined ? [] : ['--rate', String(rate)]),
     ...['--car-topic', TOPICS.car, '--weather-topic', TOPICS.weather, '--seed', '7'],
   ];
+  const describer = new RecordDescriber(DEFAULT_SERVICE_OPTIONS.timeZone);
   let generator: ReturnType<typeof spawn> | undefined;
   let service: SaferoadsService | undefined;
   try {
@@ -82,7 +83,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       outputTopic: TOPICS.output,
       carDlqTopic: `${TOPICS.car}.dlq`,
       weatherDlqTopic: `${TOPICS.weather}.dlq`,
-      onRecord: (r) => process.stdout.write(`${describeRecord(r)}\n`),
+      onRecord: (r) => process.stdout.write(`${describer.describe(r)}\n`),
       log,
     });
     log(`saferoads demo: live — one line per road point and minute from ${TOPICS.output}; Ctrl-C stops`);

@@ -38,6 +38,7 @@ import { currentMinuteS } from '../generate/time.js';
 import { generateTraffic } from '../generate/traffic.js';
 import { generateWeather, weatherJson } from '../generate/weather.js';
 import { type Clock, pump, SYSTEM_CLOCK } from './generate-pump.js';
+import { progress } from './progress.js';
 import { brokerList, choice, decimal, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
 
 export const GENERATE_COMMAND = defineCommand({
@@ -46,7 +47,8 @@ export const GENERATE_COMMAND = defineCommand({
     'Generates seeded, seed-compatible traffic (loop events) and weather for N road points and writes them to\n' +
     'Kafka (--to kafka) or to car.ndjson, weather.ndjson and points.csv (--to files). Same seed, same data.',
   options: {
-    points: option({ schema: integer(1), default: 10, valueName: 'N', help: 'road points (P0001…; one weather station per 5 points)' }),
+    // Not --points: that is run's road-points FILE, and SAFEROADS_POINTS must mean one thing.
+    pointCount: option({ schema: integer(1), default: 10, valueName: 'N', help: 'road points (P0001…; one weather station per 5 points)' }),
     rate: option({
       schema: decimal({ exclusiveMin: 0 }),
       valueName: 'EVENTS/S',
@@ -211,13 +213,13 @@ export async function generateCommand(
   }
   const began = clock.nowMs();
   const startS = o.start ?? defaultStartS(o.realtime, o.duration, began);
-  const points = generateRoadPoints(o.points, o.seed);
+  const points = generateRoadPoints(o.pointCount, o.seed);
   const limits = rateLimits(points);
   if (o.rate !== undefined && o.rate > limits.maxPerSecond) {
     throw new ConfigError(
       '--rate',
-      `${o.rate} exceeds what ${o.points} points (${limits.lanes} lanes) can carry: ~${limits.maxPerSecond.toFixed(1)} events/s averaged over a weekday ` +
-        `(every lane at ${LANE_CAPACITY_VPH} veh/h in the rush hour; typical traffic is ~${limits.typicalPerSecond.toFixed(1)}); raise --points or lower --rate`,
+      `${o.rate} exceeds what ${o.pointCount} points (${limits.lanes} lanes) can carry: ~${limits.maxPerSecond.toFixed(1)} events/s averaged over a weekday ` +
+        `(every lane at ${LANE_CAPACITY_VPH} veh/h in the rush hour; typical traffic is ~${limits.typicalPerSecond.toFixed(1)}); raise --point-count or lower --rate`,
     );
   }
   const stations = stationsOf(points);
@@ -252,6 +254,17 @@ export async function generateCommand(
     const weather = generateWeather({ stations, startS: weatherStartS, durationS: startS + o.duration - weatherStartS, intervalS: o.weatherInterval, seed: o.seed });
     const builder = new EventColumnsBuilder(o.batchSize);
     let messages = 0;
+    let written = 0;
+    // A backfill can take a minute (1 M events): show how far it is. Real time shows nothing (it
+    // runs as long as it was asked to, and the demo shares the terminal with the scores).
+    const shown = o.realtime
+      ? undefined
+      : progress({
+          label: 'generate',
+          total: o.duration,
+          unit: 's of event time',
+          stream: process.stderr.isTTY === true ? process.stderr : { write: (text: string) => stderr(text.trimEnd()) },
+        });
 
     const encode = (events: SeedLoopEvent[]): OutgoingRecord[] => {
       if (o.format === 'json') return events.map((e) => ({ key: e.point_id, value: seedEventJson(e) }));
@@ -281,18 +294,21 @@ export async function generateCommand(
           const records = encode(list);
           await out.car(records);
           messages += records.length;
+          written += list.length;
+          if (list.length > 0) shown?.update(list[list.length - 1].timestamp_out_2 - startS, written);
         },
         weather: (list) => out.weather(list.map((r) => ({ key: r.station, value: weatherJson(r) }))),
       },
       { realtime: o.realtime, batchSize: o.batchSize, perPoint: o.format === 'flatbuffers', clock },
     );
+    shown?.stop();
     await out.close();
     sink = undefined;
 
     const seconds = (clock.nowMs() - began) / 1000;
     const lanes = points.reduce((n, p) => n + lanesOf(p), 0);
     stdout(
-      `saferoads generate: ${events} loop events (${o.points} points, ${lanes} lanes, seed ${o.seed}, ${o.format}` +
+      `saferoads generate: ${events} loop events (${o.pointCount} points, ${lanes} lanes, seed ${o.seed}, ${o.format}` +
         `${o.format === 'flatbuffers' ? ` in ${messages} messages` : ''}) and ${readings} weather readings (${stations.length} stations), ` +
         `event time ${startS}..${startS + o.duration}, to ${out.describe}, in ${seconds.toFixed(1)} s`,
     );

@@ -67,12 +67,12 @@ async function main(argv: string[]): Promise<void> {
     process.exit(0);
   }
   if (name === undefined) {
-    process.stderr.write(`${usage()}saferoads: a command is missing: give one of run, generate, replay, kafka\n`);
+    process.stderr.write(`${usage()}saferoads: a command is missing: give one of ${Object.keys(COMMANDS).join(', ')}\n`);
     process.exit(2);
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    failAndExit(new ConfigError(JSON.stringify(name), 'is not a command: use run, generate, replay or kafka (saferoads --help)'), name);
+    failAndExit(new ConfigError(JSON.stringify(name), `is not a command: use one of ${Object.keys(COMMANDS).join(', ')} (saferoads --help)`), name);
   }
   try {
     const runner = await command.load();

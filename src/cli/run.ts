@@ -3,12 +3,12 @@
  * configuration mistake stops it before it connects, with one line and exit status 2.
  */
 import { DEFAULT_WINDOW_SPEC_OPTIONS } from '../kernel/window-spec.js';
-import type { RiskRecord } from '../join/types.js';
 import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
 import { type PreparedService, prepareService, SaferoadsService } from '../service/service.js';
 import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { ConfigError } from '../errors.js';
 import { connectKafka } from './generate.js';
+import { DEFAULT_RISK_LEVELS, parseRiskLevels, RecordDescriber } from './describe.js';
 import { PARTITIONERS } from '../kafka/client.js';
 import { brokerList, choice, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
 
@@ -53,7 +53,13 @@ export const RUN_COMMAND = defineCommand({
     idleTimeout: option({ schema: integer(1), default: w.idleTimeoutS, valueName: 'S', help: 'a silent partition stops holding the watermark after, seconds' }),
     timeZone: option({ schema: text(), default: d.timeZone, valueName: 'TZ', help: 'time zone of the calendar (weekday, hour, holiday)' }),
     holidays: option({ schema: text(), default: d.holidays, valueName: 'CC|DATES', help: 'public holidays: country code, or YYYY-MM-DD,… dates' }),
-    print: flag('print every risk record on stdout (one line each)'),
+    print: flag('print every risk record on stdout (one line each: local time, level, score, reasons)'),
+    riskLevels: option({
+      schema: text(),
+      default: `${DEFAULT_RISK_LEVELS.elevated},${DEFAULT_RISK_LEVELS.high}`,
+      valueName: 'ELEVATED,HIGH',
+      help: 'scores from which --print calls a record ELEVATED and HIGH (below: LOW)',
+    }),
     untilEnd: flag('a finite replay: read every partition to its end offset as of start, close every window up to the last event, commit, exit 0'),
   },
 });
@@ -79,17 +85,6 @@ function withFlagNames(error: unknown): unknown {
   return new ConfigError(flagName, text, { cause: error });
 }
 
-/** One human line per record, for --print and the demo; an implausible row says why (a faulty loop or producer). */
-export function describeRecord(r: RiskRecord): string {
-  const t = new Date(r.window_end * 1000).toISOString().slice(11, 16);
-  const s = r.short;
-  const speed = s.mean_speed_kmh === null ? '   -  ' : s.mean_speed_kmh.toFixed(1).padStart(6);
-  const line = `${t} ${r.point_id.padEnd(10)} risk ${r.risk.score.toFixed(3)}  vehicles ${String(s.count).padStart(4)}  speed ${speed} km/h  weather ${r.weather ? `${r.weather.temp.toFixed(1)}°C` : '-'}`;
-  if (r.risk.reliable) return line;
-  const flags = [...s.quality.flags.map((f) => `short ${f}`), ...r.long.quality.flags.map((f) => `long ${f}`)];
-  return `${line}  IMPLAUSIBLE (${flags.join(', ')}): score unreliable`;
-}
-
 /** Runs the service until SIGINT/SIGTERM; resolves to the exit status. */
 export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const parsed = parseCommand(RUN_COMMAND, argv, env);
@@ -102,6 +97,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError('--points', 'is required: the road-points CSV (point_id,nearest_weather_station,road_shape,allowed_speed)');
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const describer = new RecordDescriber(o.timeZone, parseRiskLevels(o.riskLevels));
   let prepared: PreparedService;
   try {
     prepared = prepareService({
@@ -122,7 +118,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
-      onRecord: o.print ? (r) => process.stdout.write(`${describeRecord(r)}\n`) : undefined,
+      onRecord: o.print ? (r) => process.stdout.write(`${describer.describe(r)}\n`) : undefined,
       log,
       onError: (e) => log(`saferoads run: ${e instanceof Error ? e.message : String(e)}`),
     });

@@ -34,7 +34,7 @@ async function generate(argv: string[]): Promise<{ code: number; out: string[]; 
   return { code, out, err };
 }
 
-const SMALL = ['--points', '7', '--rate', '3', '--duration', '120', '--start', String(START), '--seed', '3'];
+const SMALL = ['--point-count', '7', '--rate', '3', '--duration', '120', '--start', String(START), '--seed', '3'];
 
 describe('saferoads generate --to files', () => {
   it('writes car.ndjson, weather.ndjson and points.csv (and --points-out), all consistent with each other', async () => {
@@ -78,7 +78,7 @@ describe('saferoads generate --to files', () => {
   it('--realtime without --start: event time is the wall clock (the data starts now and is written as it happens)', async () => {
     const dir = await tempDir();
     const began = Date.now();
-    const r = await generate(['--points', '100', '--duration', '3', '--seed', '5', '--to', 'files', '--realtime', '--out-dir', dir]);
+    const r = await generate(['--point-count', '100', '--duration', '3', '--seed', '5', '--to', 'files', '--realtime', '--out-dir', dir]);
     const ended = Date.now();
     expect(r.code).toBe(0);
     // Paced: three seconds of event time take about three seconds.
@@ -94,7 +94,7 @@ describe('saferoads generate --to files', () => {
   it('--realtime with a future --start writes the same data as without, paced', async () => {
     const [a, b] = [await tempDir(), await tempDir()];
     const start = Math.ceil(Date.now() / 1000) + 1;
-    const args = ['--points', '100', '--duration', '2', '--start', String(start), '--seed', '5', '--to', 'files'];
+    const args = ['--point-count', '100', '--duration', '2', '--start', String(start), '--seed', '5', '--to', 'files'];
     expect((await generate([...args, '--out-dir', a])).code).toBe(0);
     expect((await generate([...args, '--realtime', '--out-dir', b])).code).toBe(0);
     expect(Date.now()).toBeGreaterThanOrEqual((start + 1) * 1000);
@@ -201,13 +201,13 @@ describe('saferoads generate --to kafka (real broker)', () => {
 
 describe('saferoads generate exit status (built CLI)', () => {
   it.each([
-    [['generate', '--points', 'x'], /^saferoads generate: --points must be a positive integer \(got "x"\)$/],
+    [['generate', '--point-count', 'x'], /^saferoads generate: --point-count must be a positive integer \(got "x"\)$/],
     [['generate', '--format', 'xml'], /^saferoads generate: --format must be json or flatbuffers \(got "xml"\)$/],
     [['generate', '--nope'], /^saferoads generate: --nope is not an option/],
     [['generate', '--to', 'files', '--format', 'flatbuffers'], /^saferoads generate: --format flatbuffers needs --to kafka/],
     [
       ['generate', '--to', 'files', '--rate', '5000'],
-      /^saferoads generate: --rate 5000 exceeds what 10 points \(\d+ lanes\) can carry: ~\d+\.\d events\/s averaged over a weekday .*; raise --points or lower --rate$/,
+      /^saferoads generate: --rate 5000 exceeds what 10 points \(\d+ lanes\) can carry: ~\d+\.\d events\/s averaged over a weekday .*; raise --point-count or lower --rate$/,
     ],
     [['generate', '--to', 'files', '--time-zone', 'Mars/Olympus'], /^saferoads generate: --time-zone is not a time zone \(got "Mars\/Olympus"\); fix: /],
   ])('%j exits 2 with one line on stderr naming the flag', async (args, line) => {
@@ -237,7 +237,7 @@ describe('saferoads generate exit status (built CLI)', () => {
   it('--help prints the options and exits 0', async () => {
     const r = await saferoads(['generate', '--help']);
     expect(r.code).toBe(0);
-    for (const f of ['--points', '--rate', '--duration', '--start', '--time-zone', '--incidents', '--seed', '--format', '--batch-size', '--to', '--brokers', '--car-topic', '--weather-topic', '--out-dir', '--points-out', '--realtime']) {
+    for (const f of ['--point-count', '--rate', '--duration', '--start', '--time-zone', '--incidents', '--seed', '--format', '--batch-size', '--to', '--brokers', '--car-topic', '--weather-topic', '--out-dir', '--points-out', '--realtime']) {
       expect(r.stdout).toContain(f);
     }
   });
@@ -250,14 +250,33 @@ describe('saferoads (built CLI) dispatch', () => {
     expect(v.stdout.trim()).toBe(`saferoads ${JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8')).version}`);
     const h = await saferoads(['--help']);
     expect(h.code).toBe(0);
-    for (const c of ['run', 'generate', 'replay', 'kafka']) expect(h.stdout).toContain(`  ${c} `);
+    for (const c of ['run', 'demo', 'generate', 'replay', 'kafka']) expect(h.stdout).toContain(`  ${c} `);
   });
 
-  it('an unknown command exits 2 with one line; no command exits 2', async () => {
+  it('an unknown command exits 2 with one line naming every command; no command exits 2 naming them too', async () => {
     const r = await saferoads(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('"frobnicate" is not a command');
-    expect((await saferoads([])).code).toBe(2);
+    expect(r.stderr).toContain('"frobnicate" is not a command: use one of run, demo, generate, replay, kafka');
+    const none = await saferoads([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr.trimEnd().split('\n').at(-1)).toBe('saferoads: a command is missing: give one of run, demo, generate, replay, kafka');
+  });
+
+  it('kafka --help prints help and starts no broker; an unknown kafka option exits 2', async () => {
+    const h = await saferoads(['kafka', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^Usage: saferoads kafka\n/);
+    expect(h.stdout).not.toContain('Kafka bootstrap');
+    const bad = await saferoads(['kafka', '--port', '1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trimEnd()).toBe('saferoads kafka: "--port" is not an option of saferoads kafka: it takes none (saferoads kafka --help)');
+  });
+
+  it("SAFEROADS_POINTS (run's road-points file) does not upset generate, whose count is --point-count", async () => {
+    const dir = await tempDir();
+    const r = await saferoads(['generate', ...SMALL, '--to', 'files', '--out-dir', dir], { SAFEROADS_POINTS: 'road-points.csv' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\(7 points/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRecord } from '../../src/cli/run.js';
+import { RecordDescriber } from '../../src/cli/describe.js';
 import { ROW_POINT, ROW_WINDOW_END } from '../../src/kernel/contract.js';
 import type { RiskRecord } from '../../src/join/types.js';
 import { DEFAULT_MODEL_PATH, loadRiskModel } from '../../src/model/risk-model.js';
@@ -94,8 +94,10 @@ describe('RiskRecordBuilder: lanes, window quality and risk.reliable', () => {
   });
 });
 
-describe('describeRecord (the --print and demo line)', () => {
+describe('the --print and demo line of a record', () => {
   const rec = records();
+  const describer = new RecordDescriber('UTC');
+  const describeRecord = (r: RiskRecord) => describer.describe(r);
 
   it('says why a row is implausible, and nothing extra for a plausible one', () => {
     expect(describeRecord(rec.get(NORMAL)!)).not.toContain('IMPLAUSIBLE');
