@@ -47,7 +47,7 @@ export const FEATURE_WORDS: Readonly<Record<RiskFeatureName, string>> = Object.f
   sudden_slowdown: 'sudden slow-down',
   occupancy: 'dense traffic',
   precipitation: 'rain or snow',
-  freezing_precipitation: 'snow or rain on a freezing road',
+  freezing_precipitation: 'snow or rain at or below 0 °C',
   low_visibility: 'low visibility',
   curvature: 'curve',
   night: 'night',
@@ -58,10 +58,14 @@ export const FEATURE_WORDS: Readonly<Record<RiskFeatureName, string>> = Object.f
 const MIN_REASON_CONTRIBUTION = 0.2;
 const MAX_REASONS = 3;
 
-/** The largest positive contributions in words, largest first (at most three). */
+/**
+ * The largest positive contributions in words, largest first (at most three). Freezing
+ * precipitation says what precipitation says, and more: named, it stands for both.
+ */
 export function riskReasons(contributions: Readonly<Record<string, number>>): string[] {
+  const freezing = (contributions.freezing_precipitation ?? 0) >= MIN_REASON_CONTRIBUTION;
   return Object.entries(contributions)
-    .filter(([, v]) => v >= MIN_REASON_CONTRIBUTION)
+    .filter(([name, v]) => v >= MIN_REASON_CONTRIBUTION && !(freezing && name === 'precipitation'))
     .sort((a, b) => b[1] - a[1])
     .slice(0, MAX_REASONS)
     .map(([name]) => FEATURE_WORDS[name as RiskFeatureName] ?? name.replace(/_/g, ' '));

@@ -57,7 +57,10 @@ describe('reasons in words', () => {
 
   it('gives the largest contributions first, at most three, none that add next to nothing', () => {
     const reasons = riskReasons({ speed_std: 0.4, sudden_slowdown: 1.9, occupancy: 1.1, freezing_precipitation: 1.5, night: 0.05, curvature: 0 });
-    expect(reasons).toEqual(['sudden slow-down', 'snow or rain on a freezing road', 'dense traffic']);
+    expect(reasons).toEqual(['sudden slow-down', 'snow or rain at or below 0 °C', 'dense traffic']);
+    // Freezing precipitation named: plain precipitation is not said again.
+    expect(riskReasons({ precipitation: 2, freezing_precipitation: 1, speed_std: 0.5 })).toEqual(['snow or rain at or below 0 °C', 'uneven speeds']);
+    expect(riskReasons({ precipitation: 2, speed_std: 0.5 })).toEqual(['rain or snow', 'uneven speeds']);
     expect(riskReasons({ night: 0.1, curvature: 0 })).toEqual([]);
   });
 });
