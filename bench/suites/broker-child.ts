@@ -7,8 +7,12 @@
  *   until stats.lastEnd reaches the expected last window end and service.idle() resolved.
  * - mode "consume": the consume-only ceiling: KafkaClient.read over the same topic, counting
  *   records and decoding nothing, until it has them all.
+ *
+ * SAFEROADS_BENCH_OBSERVE=1 runs the service with metrics and health on (`--http`, a free port) and
+ * scrapes /metrics every second (Prometheus scrapes every 15 s or so: an upper bound of the cost).
  */
 import { KafkaClient } from '../../src/kafka/client.js';
+import { Observability } from '../../src/observe/observability.js';
 import { SaferoadsService } from '../../src/service/service.js';
 
 export interface ChildTask {
@@ -56,9 +60,14 @@ async function runService(task: ChildTask): Promise<ChildResult> {
     if (m.rss > rssPeak) rssPeak = m.rss;
     if (m.heapUsed > heapPeak) heapPeak = m.heapUsed;
   }, 50);
+  const observe = process.env.SAFEROADS_BENCH_OBSERVE === '1' ? await Observability.start({ host: '127.0.0.1', port: 0 }) : undefined;
+  const scraper = observe
+    ? setInterval(() => void fetch(`http://127.0.0.1:${observe.address.port}/metrics`).then((r) => r.text()).catch(() => undefined), 1000)
+    : undefined;
   const t0 = performance.now();
   try {
     service = await SaferoadsService.start({
+      observer: observe,
       brokers: task.brokers,
       clientId: `saferoads-bench-${task.runId}`,
       pointsPath: task.pointsPath,
@@ -119,7 +128,9 @@ async function runService(task: ChildTask): Promise<ChildResult> {
     };
   } finally {
     clearInterval(sampler);
+    clearInterval(scraper);
     await service?.stop().catch(() => undefined);
+    await observe?.close();
   }
 }
 

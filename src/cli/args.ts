@@ -23,6 +23,11 @@ export interface OptionDef<T> {
   envAliases?: readonly string[];
   /** One-letter alias. */
   short?: string;
+  /**
+   * Read from SAFEROADS_<NAME> only (a secret: ps and shell history show command lines). The flag is
+   * refused with `--<name> <envOnly>`, whatever follows it; the value is never quoted in a message.
+   */
+  envOnly?: string;
 }
 
 export interface PositionalDef {
@@ -179,6 +184,12 @@ export function parseCommand<O extends Record<string, OptionDef<unknown>>>(
     help: { type: 'boolean', short: 'h' },
   };
   for (const [key, o] of Object.entries(def.options)) {
+    if (o.envOnly !== undefined) {
+      // Refused before parsing, so that neither a value nor a missing one reaches a message.
+      const flagText = flagName(key);
+      if (argv.some((a) => a === flagText || a.startsWith(`${flagText}=`))) throw new ConfigError(flagText, o.envOnly);
+      continue;
+    }
     parseOptions[flagName(key).slice(2)] = { type: o.boolean ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -195,7 +206,7 @@ export function parseCommand<O extends Record<string, OptionDef<unknown>>>(
   for (const [key, o] of Object.entries(def.options)) {
     const flagText = flagName(key);
     let source: string | undefined;
-    let given: string | boolean | undefined = raw[flagText.slice(2)];
+    let given: string | boolean | undefined = o.envOnly === undefined ? raw[flagText.slice(2)] : undefined;
     if (given !== undefined) source = flagText;
     else {
       for (const name of [envName(key), ...(o.envAliases ?? [])]) {
@@ -220,7 +231,7 @@ export function parseCommand<O extends Record<string, OptionDef<unknown>>>(
     const result = (o.schema ?? text()).safeParse(given);
     if (!result.success) {
       const issue = result.error.issues[0];
-      throw new ConfigError(source, `${issue?.message ?? 'is not valid'} (got ${quoted(String(given))})`);
+      throw new ConfigError(source, `${issue?.message ?? 'is not valid'}${o.envOnly === undefined ? ` (got ${quoted(String(given))})` : ''}`);
     }
     values[key] = result.data;
   }
@@ -243,6 +254,10 @@ export function helpText<O extends Record<string, OptionDef<unknown>>>(def: Comm
   const rows: Array<[string, string]> = [];
   for (const p of def.positionals ?? []) rows.push([p.name, p.help]);
   for (const [key, o] of Object.entries(def.options)) {
+    if (o.envOnly !== undefined) {
+      rows.push([`${envName(key)}=${o.valueName ?? 'VALUE'}`, `${o.help} (environment only)`]);
+      continue;
+    }
     const left = `${o.short ? `-${o.short}, ` : ''}${flagName(key)}${o.boolean ? '' : ` ${o.valueName ?? 'VALUE'}`}`;
     const extras: string[] = [];
     if (o.default !== undefined && o.default !== false) extras.push(`default ${String(o.default)}`);

@@ -12,9 +12,12 @@ import { acquireCluster } from '../kafka/cluster.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { SaferoadsService } from '../service/service.js';
+import { DEFAULT_HTTP_ADDRESS, formatAddress, parseListenAddress } from '../observe/http.js';
+import { Observability } from '../observe/observability.js';
 import { generateCommand } from './generate.js';
 import { RecordDescriber } from './describe.js';
-import { decimal, defineCommand, helpText, integer, option, parseCommand } from './args.js';
+import { decimal, defineCommand, helpText, integer, option, parseCommand, text } from './args.js';
+import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS, securityArgs } from './security.js';
 
 /** Incidents per point and day in the demo (real roads: ~1.5, the generator's default). */
 const DEMO_INCIDENTS_PER_POINT_DAY = 12;
@@ -35,6 +38,9 @@ export const DEMO_COMMAND = defineCommand({
       valueName: 'N',
       help: 'incidents (queues) per point and day: far more than real roads have, so a short demo shows some',
     }),
+    http: option({ schema: text(), default: DEFAULT_HTTP_ADDRESS, valueName: 'HOST:PORT|off', help: 'serve /metrics, /livez and /readyz here (as run --http)' }),
+    // For a secured cluster named by KAFKA_BROKERS (the local broker speaks plaintext only).
+    ...SECURITY_OPTIONS,
   },
 });
 
@@ -48,8 +54,18 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   }
   const { pointCount, rate, incidents } = parsed.values;
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const security = kafkaSecurityOf(parsed.values);
+  checkSecurityNeedsBrokers(security, (process.env.KAFKA_BROKERS ?? '').trim() !== '');
+  const httpFlag = parsed.sources.http === 'env' ? 'SAFEROADS_HTTP' : '--http';
+  const http = parseListenAddress(parsed.values.http, httpFlag);
+  // Before the broker: a port in use stops the demo at once (exit 2).
+  const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
+  if (observability) log(`saferoads demo: metrics and health on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz)`);
   log('saferoads demo: starting Kafka…');
-  const cluster = await acquireCluster();
+  const cluster = await acquireCluster().catch(async (error: unknown) => {
+    await observability?.close();
+    throw error;
+  });
   const brokers = cluster.brokers.join(',');
   log(`saferoads demo: Kafka at ${brokers} (${cluster.kind})`);
   const dir = mkdtempSync(join(tmpdir(), 'saferoads-demo-'));
@@ -59,6 +75,8 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     ...['--brokers', brokers, '--point-count', String(pointCount), '--incidents', String(incidents)],
     ...(rate === undefined ? [] : ['--rate', String(rate)]),
     ...['--car-topic', TOPICS.car, '--weather-topic', TOPICS.weather, '--seed', '7'],
+    // The password is not among them: both generators get it from the environment or the file.
+    ...securityArgs(parsed.values),
   ];
   const describer = new RecordDescriber(DEFAULT_SERVICE_OPTIONS.timeZone);
   let generator: ReturnType<typeof spawn> | undefined;
@@ -75,6 +93,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     );
     service = await SaferoadsService.start({
       brokers: cluster.brokers as string[],
+      security,
       pointsPath,
       shards: defaultShards(),
       groupId: 'saferoads-demo',
@@ -85,6 +104,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       weatherDlqTopic: `${TOPICS.weather}.dlq`,
       onRecord: (r) => process.stdout.write(`${describer.describe(r)}\n`),
       log,
+      observer: observability,
     });
     log(`saferoads demo: live — one line per road point and minute from ${TOPICS.output}; Ctrl-C stops`);
     await new Promise<void>((resolve) => {
@@ -97,6 +117,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     generator?.kill('SIGTERM');
     await service?.stop().catch(() => undefined);
     await cluster.release();
+    await observability?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

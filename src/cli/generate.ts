@@ -40,6 +40,8 @@ import { generateWeather, weatherJson } from '../generate/weather.js';
 import { type Clock, pump, SYSTEM_CLOCK } from './generate-pump.js';
 import { progress } from './progress.js';
 import { brokerList, choice, decimal, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
+import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
+import { describeSecurity, type KafkaSecurity } from '../kafka/security.js';
 
 export const GENERATE_COMMAND = defineCommand({
   name: 'generate',
@@ -90,6 +92,7 @@ export const GENERATE_COMMAND = defineCommand({
     outDir: option({ schema: text(), default: 'saferoads-data', valueName: 'DIR', help: 'directory of car.ndjson, weather.ndjson, points.csv (--to files)' }),
     pointsOut: option({ schema: text(), valueName: 'FILE', help: 'also write the road-points CSV here' }),
     realtime: flag('write each record when the wall clock reaches its event time (event time ≈ wall clock; data before now goes at once)'),
+    ...SECURITY_OPTIONS,
   },
   notes:
     'FlatBuffers: each message is a LoopEventBatch of ONE point (at most --batch-size events), keyed by its point_id.\n' +
@@ -109,9 +112,20 @@ export interface KafkaConnection {
 
 /**
  * A client for `brokers`, or for a cluster started with acquireCluster when none are given.
- * `log` tells the user about a broker started here (it goes away, with its data, at close).
+ * `log` tells the user about a broker started here (it goes away, with its data, at close), and
+ * about the connection's security (with any warning) when it is not plaintext.
  */
-export async function connectKafka(brokers: readonly string[] | undefined, command: string, log: (line: string) => void): Promise<KafkaConnection> {
+export async function connectKafka(
+  brokers: readonly string[] | undefined,
+  command: string,
+  log: (line: string) => void,
+  security?: KafkaSecurity,
+): Promise<KafkaConnection> {
+  if (security !== undefined) {
+    checkSecurityNeedsBrokers(security, brokers !== undefined);
+    for (const warning of security.warnings) log(`saferoads ${command}: ${warning}`);
+    if (security.protocol !== 'plaintext') log(`saferoads ${command}: Kafka connection: ${describeSecurity(security)}`);
+  }
   let cluster: Cluster | undefined;
   if (brokers === undefined) {
     cluster = await acquireCluster();
@@ -120,7 +134,7 @@ export async function connectKafka(brokers: readonly string[] | undefined, comma
       log(`saferoads ${command}: no --brokers or KAFKA_BROKERS: started a local Kafka (${cluster.kind}) at ${brokers.join(',')}; it stops, with its data, when ${command} ends`);
     }
   }
-  const client = new KafkaClient({ brokers, clientId: `saferoads-${command}` });
+  const client = new KafkaClient({ brokers, clientId: `saferoads-${command}`, security });
   return {
     client,
     brokers,
@@ -211,6 +225,9 @@ export async function generateCommand(
   } catch (e) {
     throw new ConfigError('--time-zone', `is not a time zone (got ${JSON.stringify(o.timeZone)}); fix: use an IANA name such as Europe/Warsaw`, { cause: e });
   }
+  // Read and checked now (files, combinations): a mistake stops generate before it writes anything.
+  const security = o.to === 'kafka' ? kafkaSecurityOf(o) : undefined;
+  if (security !== undefined) checkSecurityNeedsBrokers(security, o.brokers !== undefined);
   const began = clock.nowMs();
   const startS = o.start ?? defaultStartS(o.realtime, o.duration, began);
   const points = generateRoadPoints(o.pointCount, o.seed);
@@ -234,7 +251,7 @@ export async function generateCommand(
   try {
     if (o.to === 'files') sink = await fileSink(o.outDir, csv);
     else {
-      connection = await connectKafka(o.brokers, 'generate', stderr);
+      connection = await connectKafka(o.brokers, 'generate', stderr, security);
       sink = await kafkaSink(connection, o.carTopic, o.weatherTopic, o.partitions);
     }
     const out = sink;

@@ -17,6 +17,7 @@ import { ConfigError } from '../errors.js';
 import type { OutgoingRecord } from '../kafka/client.js';
 import { brokerList, defineCommand, helpText, integer, option, parseCommand, text } from './args.js';
 import { connectKafka } from './generate.js';
+import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 
 export const REPLAY_COMMAND = defineCommand({
   name: 'replay',
@@ -34,6 +35,7 @@ export const REPLAY_COMMAND = defineCommand({
     }),
     batchSize: option({ schema: integer(1), default: 500, valueName: 'N', help: 'records per produce request' }),
     partitions: option({ schema: integer(1), default: 3, valueName: 'N', help: 'partitions of the topic when it is created' }),
+    ...SECURITY_OPTIONS,
   },
   notes: 'Exit status: 0 all lines produced, 1 bad lines or a runtime failure, 2 bad configuration.',
 });
@@ -84,8 +86,10 @@ export async function replayCommand(
     throw new ConfigError('FILE', `cannot be read: ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 
+  const security = kafkaSecurityOf(o);
+  checkSecurityNeedsBrokers(security, o.brokers !== undefined);
   const began = Date.now();
-  const connection = await connectKafka(o.brokers, 'replay', stderr);
+  const connection = await connectKafka(o.brokers, 'replay', stderr, security);
   let produced = 0;
   let badCount = 0;
   const bad: Array<{ line: number; error: string }> = [];

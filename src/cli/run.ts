@@ -10,7 +10,10 @@ import { ConfigError } from '../errors.js';
 import { connectKafka } from './generate.js';
 import { DEFAULT_RISK_LEVELS, parseRiskLevels, RecordDescriber } from './describe.js';
 import { PARTITIONERS } from '../kafka/client.js';
+import { DEFAULT_HTTP_ADDRESS, formatAddress, parseListenAddress } from '../observe/http.js';
+import { Observability } from '../observe/observability.js';
 import { brokerList, choice, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
+import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 
 const d = DEFAULT_SERVICE_OPTIONS;
 const w = DEFAULT_WINDOW_SPEC_OPTIONS;
@@ -60,7 +63,14 @@ export const RUN_COMMAND = defineCommand({
       valueName: 'ELEVATED,HIGH',
       help: 'scores from which --print calls a record ELEVATED and HIGH (below: LOW)',
     }),
+    http: option({
+      schema: text(),
+      default: DEFAULT_HTTP_ADDRESS,
+      valueName: 'HOST:PORT|off',
+      help: 'serve /metrics (Prometheus), /livez and /readyz here; 0.0.0.0:9464 exposes it beyond this host',
+    }),
     untilEnd: flag('a finite replay: read every partition to its end offset as of start, close every window up to the last event, commit, exit 0'),
+    ...SECURITY_OPTIONS,
   },
 });
 
@@ -97,7 +107,14 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new ConfigError('--points', 'is required: the road-points CSV (point_id,nearest_weather_station,road_shape,allowed_speed)');
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const describer = new RecordDescriber(o.timeZone, parseRiskLevels(o.riskLevels));
+  // TLS and SASL files are read now: a missing one stops the service before anything starts (exit 2).
+  const security = kafkaSecurityOf(o);
+  checkSecurityNeedsBrokers(security, o.brokers !== undefined);
+  const httpFlag = parsed.sources.http === 'env' ? 'SAFEROADS_HTTP' : '--http';
+  const http = parseListenAddress(o.http, httpFlag);
+  const levels = parseRiskLevels(o.riskLevels);
+  // Made once prepareService has checked --time-zone (an unknown zone is a ConfigError there).
+  let describer: RecordDescriber | undefined;
   let prepared: PreparedService;
   try {
     prepared = prepareService({
@@ -118,7 +135,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
-      onRecord: o.print ? (r) => process.stdout.write(`${describer.describe(r)}\n`) : undefined,
+      onRecord: o.print ? (r) => process.stdout.write(`${(describer ??= new RecordDescriber(o.timeZone, levels)).describe(r)}\n`) : undefined,
       log,
       onError: (e) => log(`saferoads run: ${e instanceof Error ? e.message : String(e)}`),
     });
@@ -131,10 +148,17 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  const kafka = await connectKafka(o.brokers, 'run', log);
+  // Before connecting: a port in use stops the program at once (exit 2), and /readyz says "starting"
+  // while the broker, the weather catch-up and the first assignment take their time.
+  const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
+  if (observability) log(`saferoads run: metrics and health on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz)`);
+  const kafka = await connectKafka(o.brokers, 'run', log, security).catch(async (error: unknown) => {
+    await observability?.close();
+    throw error;
+  });
   let service: SaferoadsService | undefined;
   try {
-    service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers] } });
+    service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers], security, observer: observability } });
     log(`saferoads run: consuming ${o.carTopic} + ${o.weatherTopic} → ${o.outputTopic} with ${o.shards} shard(s); Ctrl-C stops`);
     const running = service;
     const failure = await Promise.race([signalled.then(() => undefined), running.finished, running.failed.catch((error: unknown) => error)]);
@@ -148,5 +172,6 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   } finally {
     await service?.stop().catch(() => undefined);
     await kafka.close();
+    await observability?.close();
   }
 }

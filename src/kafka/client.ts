@@ -2,12 +2,15 @@
  * The one place saferoads talks to kafkajs. Everything else uses these small types, so the client
  * library can be swapped (or its quirks fixed) here alone.
  */
+import { isIP } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { crc32 } from 'node:zlib';
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer as KjsConsumer, Kafka as KjsKafka, Message as KjsMessage, Producer as KjsProducer } from 'kafkajs';
-import { ConfigError, KafkaError } from '../errors.js';
+import type { Admin, Consumer as KjsConsumer, Kafka as KjsKafka, KafkaConfig, Message as KjsMessage, Producer as KjsProducer, SASLOptions } from 'kafkajs';
+import { ConfigError, KafkaError, SaferoadsError } from '../errors.js';
 import { chunkEnds, MAX_RECORD_BYTES, recordBytes } from './record-size.js';
 import { type RetryInfo, TransientError, withRetry } from './retry.js';
+import { type KafkaSecurity, tlsConnectionOptions } from './security.js';
 
 const { Kafka, logLevel: KjsLogLevel, Partitioners, CompressionTypes } = kafkajs;
 
@@ -36,6 +39,8 @@ export interface KafkaClientOptions {
   startTimeoutMs?: number;
   /** Called before each retry wait of a produce request or an admin call (to log it). */
   onRetry?: (info: RetryInfo) => void;
+  /** TLS and SASL (resolveKafkaSecurity); default plaintext. */
+  security?: KafkaSecurity;
 }
 
 /** KafkaClientOptions's tuning fields with their defaults applied, validated (clientSettings). */
@@ -192,12 +197,19 @@ const RETRIABLE_NOISE = [
   'is not the leader for that topic-partition',
 ];
 
+/**
+ * Failures KafkaClient reports itself, in one line that names the fix (a refused SASL login, a
+ * broker certificate that is not trusted): kafkajs's own log lines about them would only repeat it.
+ */
+const REPORTED_BY_SAFEROADS = [/SASL \S+(?: \S+)? authentication failed/i, /SASL \S+ mechanism is not supported/i, /SaslAuthenticate.*Authentication failed/i, /certificate|altnames/i];
+
 function logCreator(level: number) {
   return () =>
     ({ namespace, level: entryLevel, log }: { namespace: string; level: number; log: Record<string, unknown> }) => {
       if (entryLevel > level) return;
       const text = `${String(log.message)} ${String(log.error ?? '')}`;
       if (level < KjsLogLevel.DEBUG && RETRIABLE_NOISE.some((n) => text.includes(n))) return;
+      if (level < KjsLogLevel.DEBUG && REPORTED_BY_SAFEROADS.some((n) => n.test(text))) return;
       process.stderr.write(`[kafkajs ${namespace}] ${String(log.message)}${log.error ? `: ${String(log.error)}` : ''}\n`);
     };
 }
@@ -259,16 +271,132 @@ function refuseOversizedRecords(topic: string, records: readonly OutgoingRecord[
   }
 }
 
+/**
+ * Node's codes for a broker certificate that does not verify against the CAs given: no retry can
+ * help (kafkajs would report each as a retriable connection error and try for minutes).
+ */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'INVALID_CA',
+]);
+
+/** host and port of `host:port` or `[v6]:port`. */
+function hostPort(broker: string): { host: string; port: number } {
+  const i = broker.lastIndexOf(':');
+  return { host: broker.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(broker.slice(i + 1)) };
+}
+
+/** One TLS handshake with `broker`: undefined when it succeeded, else the error (ETIMEDOUT after `timeoutMs`). */
+function tlsHandshake(broker: string, options: ConnectionOptions, timeoutMs: number): Promise<NodeJS.ErrnoException | undefined> {
+  const { host, port } = hostPort(broker);
+  return new Promise((resolve) => {
+    // As kafkajs connects: SNI with a host name, none with an address.
+    const socket = tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...options });
+    const done = (error?: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(error);
+    };
+    const timer = setTimeout(() => done(Object.assign(new Error(`no TLS handshake within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+    socket.once('secureConnect', () => done());
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error));
+  });
+}
+
+/**
+ * Shakes hands with the brokers in turn until one answers, and throws a non-retriable KafkaError
+ * with the fix when its certificate is not trusted, does not name the host, or the port does not
+ * speak TLS. Resolves true once a handshake succeeded, false when no broker could be reached (the
+ * caller's connect then retries and reports that as usual).
+ */
+export async function checkBrokerCertificates(brokers: readonly string[], tls: KafkaSecurity['tls'] & object, timeoutMs: number): Promise<boolean> {
+  const options = tlsConnectionOptions(tls);
+  for (const broker of brokers) {
+    const error = await tlsHandshake(broker, options, timeoutMs);
+    if (error === undefined) return true;
+    const code = error.code ?? '';
+    // OpenSSL's messages span lines and name its source files: keep its reason ("wrong version number").
+    const reason = /SSL routines:[^:]*:([^:]+):/.exec(error.message)?.[1] ?? error.message.split('\n')[0];
+    const why = `${code ? `${code}: ` : ''}${reason}`;
+    if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+      const ca = tls.caFile ? `the CA in --tls-ca ${tls.caFile}` : "Node's public CAs (no --tls-ca given)";
+      throw new KafkaError(`cannot connect to Kafka at ${broker} over TLS: its certificate is not trusted by ${ca} (${why}); give the CA that signed the brokers' certificates with --tls-ca FILE`);
+    }
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      throw new KafkaError(`cannot connect to Kafka at ${broker} over TLS: its certificate does not name this host (${why}); connect by a name the certificate lists, or fix the certificate (--tls-no-verify-hostname skips this check, insecurely)`);
+    }
+    if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|unknown protocol/i.test(error.message)) {
+      throw new KafkaError(`cannot connect to Kafka at ${broker} over TLS: the port does not speak TLS (${why}); is it a PLAINTEXT or SASL_PLAINTEXT listener? check --security-protocol and the port`);
+    }
+  }
+  return false;
+}
+
+/** A refused SASL login (or a mechanism the broker does not offer) as one line with the fix; anything else as it is. */
+function explainAuthFailure(error: unknown, brokers: readonly string[], security: KafkaSecurity | undefined): unknown {
+  const sasl = security?.sasl;
+  if (sasl === undefined || error instanceof SaferoadsError) return error;
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
+    const message = e.message;
+    if (e.name === 'KafkaJSSASLAuthenticationError' || /SASL .*(authentication failed|not supported)/i.test(message)) {
+      const reason = message.replace(/^SASL \S+(?: \S+)? authentication failed: /i, '');
+      const fix = /not supported|not enabled/i.test(message)
+        ? 'choose a mechanism the listener enables with --sasl-mechanism'
+        : 'check --sasl-username, the password (SAFEROADS_SASL_PASSWORD or --sasl-password-file) and --sasl-mechanism';
+      return new KafkaError(
+        `Kafka at ${brokers.join(',')} refused the SASL login of ${JSON.stringify(sasl.username)} with ${sasl.mechanism.toUpperCase()}: ${reason}; ${fix}`,
+        { cause: e },
+      );
+    }
+    if (e.cause === e) break;
+  }
+  return error;
+}
+
 function wrap<T>(what: string, promise: Promise<T>): Promise<T> {
   return promise.catch((error: unknown) => {
+    // Already one line of saferoads's own (a refused login, an untrusted certificate).
+    if (error instanceof SaferoadsError) throw error;
     throw new KafkaError(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
+}
+
+/** kafkajs's `ssl` and `sasl` settings for `security` (none for plaintext). */
+function kafkajsSecurity(security: KafkaSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (security === undefined) return {};
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (security.tls) out.ssl = tlsConnectionOptions(security.tls);
+  const sasl = security.sasl;
+  if (sasl) {
+    // A getter, so the password is read out of its Secret only when kafkajs authenticates: the
+    // config object never holds it as a plain property that a debug dump would print.
+    out.sasl = {
+      mechanism: sasl.mechanism,
+      username: sasl.username,
+      get password() {
+        return sasl.password.reveal();
+      },
+    } as SASLOptions;
+  }
+  return out;
 }
 
 export class KafkaClient {
   private readonly kafka: KjsKafka;
   private admin?: Admin;
   private readonly settings: ClientSettings;
+  /** Resolved once a TLS handshake with a broker verified its certificate (checkBrokerCertificates). */
+  private certificatesChecked = false;
 
   constructor(readonly options: KafkaClientOptions) {
     this.settings = clientSettings(options);
@@ -278,7 +406,29 @@ export class KafkaClient {
       logLevel: LEVELS[options.logLevel ?? 'error'],
       logCreator: logCreator(LEVELS[options.logLevel ?? 'error']),
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      ...kafkajsSecurity(options.security),
     });
+  }
+
+  /**
+   * Before the first connection over TLS: a certificate the client does not trust fails at once,
+   * with the fix, instead of being retried as a connection error (kafkajs's view) until the start
+   * timeout. Brokers that cannot be reached yet are left to the connect retries.
+   */
+  private async checkCertificates(): Promise<void> {
+    const tls = this.options.security?.tls;
+    if (tls === undefined || this.certificatesChecked) return;
+    this.certificatesChecked = await checkBrokerCertificates(this.options.brokers, tls, this.options.connectionTimeoutMs ?? 3_000);
+  }
+
+  /** `connect()` of a kafkajs client, its certificates checked first and a refused login explained. */
+  private async connectChecked(connect: () => Promise<void>): Promise<void> {
+    await this.checkCertificates();
+    try {
+      await connect();
+    } catch (error) {
+      throw explainAuthFailure(error, this.options.brokers, this.options.security);
+    }
   }
 
   /**
@@ -295,7 +445,7 @@ export class KafkaClient {
         // A fresh admin per attempt: nothing of a failed connect is left to reuse.
         const attempt = this.kafka.admin();
         try {
-          await attempt.connect();
+          await this.connectChecked(() => attempt.connect());
           return attempt;
         } catch (error) {
           await attempt.disconnect().catch(() => undefined);
@@ -382,7 +532,7 @@ export class KafkaClient {
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
-    await this.startRetry(`connect the producer to Kafka at ${this.options.brokers.join(',')}`, () => producer.connect());
+    await this.startRetry(`connect the producer to Kafka at ${this.options.brokers.join(',')}`, () => this.connectChecked(() => producer.connect()));
     const { maxRequestBytes, maxOutageMs } = this.settings;
     const onRetry = this.options.onRetry;
     // close() ends the retry waits of sends in flight at once, instead of up to maxOutageMs later.
@@ -430,7 +580,7 @@ export class KafkaClient {
       heartbeatInterval,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
     });
-    await wrap('cannot connect the consumer', consumer.connect());
+    await wrap('cannot connect the consumer', this.connectChecked(() => consumer.connect()));
     await wrap(
       `cannot subscribe to ${options.topics.join(', ')}`,
       consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? false }),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { WeatherReading } from '../join/types.js';
+import type { ShardStatus } from '../observe/probe.js';
 import type { InitTask, SegmentResult, ShardPoint, ShardTask } from './shard-protocol.js';
 
 /** Worker threads run built JavaScript: dist/ holds it whether the host runs from src/ or dist/. */
@@ -14,8 +15,15 @@ export const SHARD_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'pipeline', 'shard
  */
 export class ShardPool {
   private readonly pools: Piscina<ShardTask, unknown>[];
+  /** Per shard: tasks submitted and not finished; when it last made progress (for health and metrics). */
+  private readonly pending: Int32Array;
+  private readonly lastProgressMs: Float64Array;
+  private readonly kernelBytes: Float64Array;
 
   constructor(readonly shards: number) {
+    this.pending = new Int32Array(shards);
+    this.lastProgressMs = new Float64Array(shards).fill(performance.now());
+    this.kernelBytes = new Float64Array(shards);
     this.pools = Array.from(
       { length: shards },
       (_, shard) =>
@@ -45,32 +53,55 @@ export class ShardPool {
     base: Omit<InitTask, 'kind' | 'shard' | 'points'>,
     points: readonly ShardPoint[],
   ): Promise<{ bytesPerPoint: number; memoryBytes: number }[]> {
-    return Promise.all(
-      this.pools.map((pool, shard) =>
-        pool.run({
-          kind: 'init',
-          shard,
-          ...base,
-          points: points.filter((p) => ShardPool.shardOf(p.index, this.shards) === shard),
-        }) as Promise<{ bytesPerPoint: number; memoryBytes: number }>,
+    const sizes = await Promise.all(
+      this.pools.map(
+        (_, shard) =>
+          this.run(shard, {
+            kind: 'init',
+            shard,
+            ...base,
+            points: points.filter((p) => ShardPool.shardOf(p.index, this.shards) === shard),
+          }) as Promise<{ bytesPerPoint: number; memoryBytes: number }>,
       ),
     );
+    sizes.forEach((size, shard) => (this.kernelBytes[shard] = size.memoryBytes));
+    return sizes;
   }
 
   /** Weather is global: every shard gets every reading (queued behind its pending segments). */
   broadcastWeather(readings: WeatherReading[]): Promise<unknown[]> {
-    return Promise.all(this.pools.map((pool) => pool.run({ kind: 'weather', readings })));
+    return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'weather', readings })));
   }
 
   segment(shard: number, buffer: ArrayBuffer, count: number, nowS: number, startAt: number, advanceTo: number): Promise<SegmentResult> {
-    return this.pools[shard].run(
-      { kind: 'segment', buffer, count, nowS, startAt, advanceTo },
-      { transferList: [buffer] },
-    ) as Promise<SegmentResult>;
+    return this.run(shard, { kind: 'segment', buffer, count, nowS, startAt, advanceTo }, [buffer]) as Promise<SegmentResult>;
   }
 
   reset(): Promise<unknown[]> {
-    return Promise.all(this.pools.map((pool) => pool.run({ kind: 'reset' })));
+    return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'reset' })));
+  }
+
+  /** Each shard's thread, queue and kernel memory, as of now (read by health checks and metrics). */
+  status(): ShardStatus[] {
+    return this.pools.map((pool, shard) => ({
+      threads: pool.threads.length,
+      pending: this.pending[shard],
+      lastProgressMs: this.lastProgressMs[shard],
+      kernelBytes: this.kernelBytes[shard],
+    }));
+  }
+
+  /** Runs a task on a shard, counting it while it is pending (one count per task, not per event). */
+  private run(shard: number, task: ShardTask, transferList?: ArrayBuffer[]): Promise<unknown> {
+    // Work arriving at an idle shard starts its progress clock: a stall is measured from here.
+    if (this.pending[shard]++ === 0) this.lastProgressMs[shard] = performance.now();
+    const done = (): void => {
+      this.pending[shard]--;
+      this.lastProgressMs[shard] = performance.now();
+    };
+    const result = this.pools[shard].run(task, transferList ? { transferList } : undefined);
+    result.then(done, done);
+    return result;
   }
 
   async close(): Promise<void> {

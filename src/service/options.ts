@@ -4,10 +4,14 @@ import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
 import { availableParallelism } from 'node:os';
 import { PARTITIONERS, type PartitionerName } from '../kafka/client.js';
+import type { KafkaSecurity } from '../kafka/security.js';
+import type { ServiceObserver } from '../observe/observability.js';
 
 /** Everything `saferoads run` can be told (flags and SAFEROADS_* variables map onto these). */
 export interface ServiceOptions {
   brokers: string[];
+  /** TLS and SASL to the brokers (resolveKafkaSecurity); default plaintext. */
+  security?: KafkaSecurity;
   clientId: string;
   /** Consumer group of the car topic: instances with the same id share its partitions. */
   groupId: string;
@@ -54,6 +58,8 @@ export interface ServiceOptions {
   onRecord?: (record: RiskRecord) => void;
   log: (line: string) => void;
   onError: (error: unknown) => void;
+  /** Metrics and health (`--http`); none by default. The caller owns its lifecycle. */
+  observer?: ServiceObserver;
 }
 
 /** Shards by default: one core stays with the host thread (Kafka I/O, decode, join). */

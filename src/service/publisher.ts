@@ -5,6 +5,7 @@ import type { RiskRecordBuilder } from '../pipeline/output.js';
 import type { Flush } from '../pipeline/router.js';
 import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
 import type { RiskRecord } from '../join/types.js';
+import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
 
 /** Counters of what went through (read them any time; they only grow). */
 export interface ServiceStats {
@@ -63,6 +64,7 @@ export interface PublisherOptions {
   /** A publish Kafka refused for good: the service stops (no commit after it). */
   onFailure: (error: unknown) => void;
   failed: () => boolean;
+  metrics?: ServiceMetrics;
 }
 
 /**
@@ -78,8 +80,11 @@ export class Publisher {
   private readonly committable = new Map<number, CommitOffset>();
   private lastCommitMs = 0;
   private consumer?: Consumer;
+  private readonly metrics: ServiceMetrics;
 
-  constructor(private readonly o: PublisherOptions) {}
+  constructor(private readonly o: PublisherOptions) {
+    this.metrics = o.metrics ?? NO_METRICS;
+  }
 
   /** The consumer commits go through (set once it exists). */
   useConsumer(consumer: Consumer): void {
@@ -146,6 +151,7 @@ export class Publisher {
   private async deadLetter(dead: DeadLetter[]): Promise<void> {
     if (dead.length === 0) return;
     this.o.stats.deadLetters += dead.length;
+    for (const d of dead) this.metrics.deadLetters(d.record.topic, d.reason, 1);
     await this.o.producer.send(this.o.carDlqTopic, dead.map(deadLetterRecord));
   }
 
@@ -175,10 +181,13 @@ export class Publisher {
       await Promise.all([out.length > 0 ? this.o.producer.send(this.o.outputTopic, out) : undefined, this.deadLetter(dead)]);
       stats.rowsOut += out.length;
       stats.implausibleRows += implausible;
+      if (out.length > 0) this.metrics.rowsOut(out.length, implausible);
       if (flush.finalEnds.length > 0) {
         const latencies = stats.emissionLatencyMs;
         if (latencies.length >= LATENCY_SAMPLES) latencies.shift();
-        latencies.push(performance.now() - flush.createdAtMs);
+        const latencyMs = performance.now() - flush.createdAtMs;
+        latencies.push(latencyMs);
+        this.metrics.emissionLatency(latencyMs / 1000);
       }
       for (const end of flush.finalEnds) if (!(end <= stats.lastEnd)) stats.lastEnd = end;
     }

@@ -9,6 +9,9 @@ import { RiskRecordBuilder } from '../pipeline/output.js';
 import { type Flush, Router } from '../pipeline/router.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
+import type { ServiceMetrics } from '../observe/metrics.js';
+import { NO_OBSERVER } from '../observe/observability.js';
+import type { ServiceProbe } from '../observe/probe.js';
 import { encodeRestartPoint, OffsetTracker } from './offsets.js';
 import { resolveServiceOptions, type ServiceOptions } from './options.js';
 import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './publisher.js';
@@ -59,6 +62,12 @@ class Pipeline implements OutputScope {
   readonly gapAt = new Map<number, bigint>();
   /** Per partition: its end offset when assigned (a finite replay reads up to it). */
   readonly logEnd = new Map<number, bigint>();
+  /** Per partition: its latest known end offset (the high watermark of its last batch): consumer lag. */
+  readonly endOffset = new Map<number, bigint>();
+  /** Partitions re-reading what an earlier owner processed, and where that ends (readiness, metrics). */
+  readonly rebuilding = new Map<number, bigint>();
+  /** performance.now() when the assignment began. */
+  assignedAtMs = performance.now();
   /** A finite replay closed every window: nothing is left to do. */
   closed = false;
   private readonly mine: Uint8Array;
@@ -143,6 +152,10 @@ export class SaferoadsService {
   private pipeline: Pipeline;
   private readonly keyPartitionOf: Int32Array;
   private readonly mismatchedPoints = new Set<number>();
+  private readonly metrics: ServiceMetrics;
+  /** Date.now() of the car consumer's last completed fetch. */
+  private lastFetchMs = -Infinity;
+  private assignmentSeen = false;
   private assignedOnce!: () => void;
   private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
   private ticker?: NodeJS.Timeout;
@@ -178,7 +191,10 @@ export class SaferoadsService {
     this.failed.catch(() => undefined);
     this.keyPartitionOf = Int32Array.from(points.points, (p) => keyPartitionWith(options.partitioner, p.pointId, partitions));
     this.pipeline = this.newPipeline([]);
-    this.weather = new WeatherFeed(client, pool, producer, { weather: options.weatherTopic, dlq: options.weatherDlqTopic }, this.stats);
+    const observer = options.observer ?? NO_OBSERVER;
+    this.metrics = observer.metrics;
+    const stations = new Map(points.points.map((p) => [p.station, -Infinity]));
+    this.weather = new WeatherFeed(client, pool, producer, { weather: options.weatherTopic, dlq: options.weatherDlqTopic }, this.stats, this.metrics, stations);
     this.publisher = new Publisher({
       producer,
       outputTopic: options.outputTopic,
@@ -190,7 +206,33 @@ export class SaferoadsService {
       log: options.log,
       onFailure: (error) => this.recordFailure(error),
       failed: () => this.failure !== undefined,
+      metrics: this.metrics,
     });
+    observer.bind(this.probe());
+  }
+
+  /** What metrics and health checks read, when they ask. */
+  private probe(): ServiceProbe {
+    return {
+      carTopic: this.options.carTopic,
+      weatherTopic: this.options.weatherTopic,
+      weatherCaughtUp: () => this.weather.caughtUp,
+      assignment: () => (this.assignmentSeen ? this.pipeline.assigned : undefined),
+      rebuilding: () => [...this.pipeline.rebuilding.keys()],
+      lastFetchMs: () => this.lastFetchMs,
+      failure: () => this.failure,
+      watermarkS: () => this.pipeline.admission.watermark,
+      consumerLag: (visit) => {
+        const pipeline = this.pipeline;
+        for (const p of pipeline.assigned) {
+          const end = pipeline.endOffset.get(p);
+          const position = pipeline.expectedNext.get(p);
+          if (end !== undefined && position !== undefined) visit(p, Math.max(0, Number(end - position)));
+        }
+      },
+      weatherLatest: () => this.weather.latest,
+      shards: () => this.pool.status(),
+    };
   }
 
   private newPipeline(assigned: readonly number[]): Pipeline {
@@ -209,6 +251,7 @@ export class SaferoadsService {
     if (this.mismatchedPoints.has(point)) return;
     this.mismatchedPoints.add(point);
     this.stats.partitionerMismatches++;
+    this.metrics.partitionerMismatch();
     if (this.mismatchedPoints.size > MISMATCH_LOG_LINES) return;
     const { partitioner } = this.options;
     const other = PARTITIONERS.find((p) => p !== partitioner && keyPartitionWith(p, this.points.byIndex(point).pointId, this.partitions) === arrivedOn);
@@ -231,6 +274,7 @@ export class SaferoadsService {
     const client = new KafkaClient({
       brokers: o.brokers,
       clientId: o.clientId,
+      security: o.security,
       // One line once an operation failed twice (a first retry is routine: a new topic's leader
       // settling) and one every tenth attempt after: an outage shows without flooding the log.
       onRetry: ({ what, attempt, error, delayMs }) => {
@@ -301,6 +345,7 @@ export class SaferoadsService {
    * its committed offset), re-reading what an earlier owner processed without publishing it again.
    */
   private async assign(assigned: readonly number[]): Promise<void> {
+    const assignedAtMs = performance.now();
     const sorted = [...assigned].sort((a, b) => a - b);
     const current = this.pipeline.assigned;
     if (sorted.length === current.length && sorted.every((p, k) => p === current[k])) return;
@@ -310,6 +355,7 @@ export class SaferoadsService {
     this.publisher.forgetUncommitted();
     await this.pool.reset();
     const pipeline = this.newPipeline(sorted);
+    pipeline.assignedAtMs = assignedAtMs;
     this.pipeline = pipeline;
     this.stats.lastEnd = NaN;
     if (sorted.length === 0) return;
@@ -321,7 +367,10 @@ export class SaferoadsService {
       pipeline.offsets.startAt(plan.partition, Number(plan.readFrom), plan.start.maxEventTime);
       pipeline.expectedNext.set(plan.partition, plan.readFrom);
       pipeline.logEnd.set(plan.partition, plan.logEnd);
+      pipeline.endOffset.set(plan.partition, plan.logEnd);
       pipeline.router.replayBefore(plan.partition, Number(plan.replayUntil));
+      if (plan.replayUntil > plan.readFrom) pipeline.rebuilding.set(plan.partition, plan.replayUntil);
+      else this.metrics.rebuilt(plan.partition, (performance.now() - assignedAtMs) / 1000);
       // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
       // pipeline parked paused: every assigned partition restarts where the new state starts.
       this.consumer?.seek(carTopic, plan.partition, plan.readFrom);
@@ -348,12 +397,18 @@ export class SaferoadsService {
       autoCommit: false,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, batch.highWatermark)),
-      onFetch: () => this.pipeline.admission.fetched(Date.now() / 1000),
+      onFetch: () => {
+        this.lastFetchMs = Date.now();
+        this.pipeline.admission.fetched(this.lastFetchMs / 1000);
+      },
       onAssignment: (assignment) => {
         const mine = assignment[this.options.carTopic] ?? [];
         this.options.log(`saferoads: group ${this.options.groupId} assigned partitions [${mine.join(',')}] of ${this.options.carTopic}`);
         void this.serial(() => this.assign(mine))
-          .then(() => this.assignedOnce())
+          .then(() => {
+            this.assignmentSeen = true;
+            this.assignedOnce();
+          })
           .catch(() => undefined);
       },
       onCrash: (error, restarting) => {
@@ -382,6 +437,7 @@ export class SaferoadsService {
   private async process(batch: IncomingRecord[], partition: number, highWatermark: bigint): Promise<void> {
     const pipeline = this.pipeline;
     if (this.stopped || !pipeline.assigned.includes(partition) || batch.length === 0) return;
+    pipeline.endOffset.set(partition, highWatermark);
     const expected = pipeline.expectedNext.get(partition) ?? -1n;
     // Records before the expected offset are already in the state (re-read, or delivered again
     // after a seek). A batch that starts after it was fetched before a seek took effect, or by a
@@ -404,6 +460,14 @@ export class SaferoadsService {
     if (records.length === 0) return;
     pipeline.expectedNext.set(partition, last + 1n);
     this.stats.carRecords += records.length;
+    this.metrics.recordsIn(this.options.carTopic, partition, records.length);
+    const rebuildEnd = pipeline.rebuilding.get(partition);
+    // Reaching the high watermark also ends it: offsets a transaction marker or compaction took
+    // never arrive.
+    if (rebuildEnd !== undefined && (last + 1n >= rebuildEnd || last + 1n >= highWatermark)) {
+      pipeline.rebuilding.delete(partition);
+      this.metrics.rebuilt(partition, (performance.now() - pipeline.assignedAtMs) / 1000);
+    }
     const flushes: Flush[] = [];
     const dead: DeadLetter[] = [];
     pipeline.router.route(records, partition, Date.now() / 1000, flushes, dead);

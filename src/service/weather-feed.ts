@@ -2,6 +2,7 @@ import type { WeatherReading } from '../join/types.js';
 import type { KafkaClient, OutgoingRecord, Producer, Reader } from '../kafka/client.js';
 import { deadLetterRecord } from '../pipeline/dead-letter.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
+import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
 import { decodeWeather } from '../weather/decode.js';
 import type { ServiceStats } from './publisher.js';
 
@@ -13,6 +14,8 @@ import type { ServiceStats } from './publisher.js';
  */
 export class WeatherFeed {
   private reader?: Reader;
+  /** The topic was read up to its end as of `start`. */
+  caughtUp = false;
 
   constructor(
     private readonly client: KafkaClient,
@@ -20,6 +23,12 @@ export class WeatherFeed {
     private readonly producer: Producer,
     private readonly topics: { weather: string; dlq: string },
     private readonly stats: ServiceStats,
+    private readonly metrics: ServiceMetrics = NO_METRICS,
+    /**
+     * Latest reading timestamp per station, kept for the stations it lists (those of the road-points
+     * table: a bounded set, whatever stations the topic carries).
+     */
+    readonly latest: Map<string, number> = new Map(),
   ) {}
 
   async start(): Promise<void> {
@@ -28,14 +37,21 @@ export class WeatherFeed {
       topic: this.topics.weather,
       until,
       follow: true,
-      onBatch: async (records) => {
+      onBatch: async (records, batch) => {
         const readings: WeatherReading[] = [];
         const dead: OutgoingRecord[] = [];
         for (const record of records) {
           const decoded = decodeWeather(record.value);
-          if (decoded.ok) readings.push(decoded.reading);
-          else dead.push(deadLetterRecord({ record, reason: decoded.reason, detail: decoded.detail }));
+          if (decoded.ok) {
+            readings.push(decoded.reading);
+            const seen = this.latest.get(decoded.reading.station);
+            if (seen !== undefined && decoded.reading.timestamp > seen) this.latest.set(decoded.reading.station, decoded.reading.timestamp);
+          } else {
+            dead.push(deadLetterRecord({ record, reason: decoded.reason, detail: decoded.detail }));
+            this.metrics.deadLetters(this.topics.weather, decoded.reason, 1);
+          }
         }
+        this.metrics.recordsIn(this.topics.weather, batch.partition, records.length);
         this.stats.weatherReadings += readings.length;
         this.stats.weatherDeadLetters += dead.length;
         // Shard queues are FIFO: rows emitted after this are joined with these readings.
@@ -46,6 +62,7 @@ export class WeatherFeed {
       },
     });
     await this.reader.caughtUp;
+    this.caughtUp = true;
   }
 
   async close(): Promise<void> {

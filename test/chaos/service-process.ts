@@ -96,6 +96,8 @@ export function runArgs(spec: ServiceSpec): string[] {
     '--grace', String(GRACE_S),
     '--idle-timeout', '3600',
     '--commit-interval', '200',
+    // Several processes at once: each on a free port (the default 9464 would be taken by the first).
+    '--http', '127.0.0.1:0',
     ...(spec.extraArgs ?? []),
   ];
 }

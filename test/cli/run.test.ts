@@ -25,6 +25,7 @@ describe('saferoads run: bad configuration stops it before it connects', () => {
     [['--points', points, '--grace', '900'], /^saferoads run: --grace must be less than --long-window/],
     [['--points', points, '--long-window', '90'], /^saferoads run: --long-window must be a whole multiple of --advance/],
     [['--points', points, '--time-zone', 'Mars/Olympus'], /^saferoads run: --time-zone /],
+    [['--points', points, '--risk-levels', '0.6,0.3'], /^saferoads run: --risk-levels must be two scores ELEVATED,HIGH/],
     [['--points', points, '--car-topic', 'bad topic'], /^saferoads run: --car-topic must be/],
     [['--points', points, '--brokers', 'nohostport'], /^saferoads run: --brokers must be host:port/],
     [['--points', points, '--no-such-flag'], /^saferoads run: --no-such-flag is not an option/],

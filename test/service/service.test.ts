@@ -122,7 +122,8 @@ describe('bad input goes to the dead-letter topics, and the stream goes on', () 
     const p0Events = good.filter((e) => partitionOf(d, e.point_id) === 0);
     const step = Math.floor(p0Events.length / 16);
     // A LoopEventBatch with a good event (a copy of one on time where it is inserted) and a bad one.
-    const onTime = p0Events[14 * step - 1];
+    // (Of point p0 itself, as its key says: partition 0 may hold other points' events there.)
+    const onTime = { ...p0Events[14 * step - 1], point_id: p0 };
     const mixed = flatBufferRecords(d, [onTime, { ...onTime, speed: 999 }], 2)[0].value as Buffer;
     const bad: { value: string | Buffer | null; reason: string }[] = [
       { value: '{"lane": 1, "speed": ', reason: 'INVALID_JSON' },

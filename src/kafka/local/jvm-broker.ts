@@ -7,13 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerStartError } from '../../errors.js';
 import { probeCluster } from '../client.js';
 import { ensureBrokerJars } from './maven-cache.js';
-import { type LocalBrokerOptions, resolveLocalBrokerOptions } from './options.js';
+import { type LocalBrokerOptions, resolveLocalBrokerOptions, type SaslSslListenerOptions } from './options.js';
 import { freePort, isPortFree } from './ports.js';
 import { lastLine, runCommand } from './run-command.js';
 
 /** A broker process this program started; `stop()` ends it and removes its data. */
 export interface RunningBroker {
   readonly bootstrap: string;
+  /** The SASL_SSL listener's address (`127.0.0.1:PORT`) when options.saslSsl asked for one. */
+  readonly secureBootstrap?: string;
   readonly pid: number;
   /** The broker's temporary folder (config, data, logs); gone after stop(). */
   readonly workDir: string;
@@ -79,17 +81,41 @@ export function clusterId(): string {
   }
 }
 
-function serverProperties(workDir: string, port: number, controllerPort: number): string {
+/**
+ * server.properties lines of the SASL_SSL listener: SCRAM (credentials from the storage format) and
+ * PLAIN (users in the JAAS line) on a PEM keystore. Client certificates are not required.
+ */
+function saslSslProperties(saslSsl: SaslSslListenerOptions): string {
+  const plainUsers = saslSsl.users.map((u) => `user_${u.name}="${u.password}"`).join(' ');
+  return `listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=${saslSsl.keystorePem}
+`;
+}
+
+/** The storage tool's arguments that create every user's SCRAM credentials (KRaft keeps them in the metadata log). */
+function scramFormatArgs(saslSsl: SaslSslListenerOptions | undefined): string[] {
+  if (saslSsl === undefined) return [];
+  return saslSsl.users.flatMap((u) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]),
+  );
+}
+
+function serverProperties(workDir: string, port: number, controllerPort: number, secure?: { port: number; options: SaslSslListenerOptions }): string {
+  const extraListener = secure ? `,SASL_SSL://127.0.0.1:${secure.port}` : '';
   return `# written by saferoads for a single-node development broker; deleted when it stops
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListener}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListener}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${join(workDir, 'data')}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}
+${secure ? saslSslProperties(secure.options) : ''}log.dirs=${join(workDir, 'data')}
 num.partitions=1
 auto.create.topics.enable=false
 offsets.topic.replication.factor=1
@@ -182,10 +208,18 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
   const port = o.port !== 0 ? o.port : await freePort();
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
+  let securePort: number | undefined;
+  if (o.saslSsl !== undefined) {
+    securePort = await freePort();
+    while (securePort === port || securePort === controllerPort) securePort = await freePort();
+  }
 
   const workDir = mkdtempSync(join(tmpdir(), 'saferoads-kafka-'));
   const config = join(workDir, 'server.properties');
-  writeFileSync(config, serverProperties(workDir, port, controllerPort));
+  writeFileSync(
+    config,
+    serverProperties(workDir, port, controllerPort, securePort === undefined ? undefined : { port: securePort, options: o.saslSsl! }),
+  );
   writeFileSync(join(workDir, 'log4j2.properties'), log4jProperties(workDir));
   const classpath = join(libs, '*');
   const jvmFlags = [
@@ -200,7 +234,7 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
 
   const format = await runCommand(
     o.javaPath,
-    [...jvmFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config],
+    [...jvmFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, ...scramFormatArgs(o.saslSsl)],
     { timeoutMs: STORAGE_FORMAT_TIMEOUT_MS },
   );
   if (format.code !== 0) {
@@ -235,8 +269,12 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
   /** Spawns the broker JVM on the config in workDir, with its watchdog. */
   const launch = async (): Promise<Jvm> => {
     const out = openSync(outPath, 'a');
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and a broker
+    // that died with it would leave the service (demo, run without --brokers) talking to nobody while
+    // it stops. We stop it ourselves, after the service; the watchdog covers our own death.
     const child = spawn(o.javaPath, [...jvmFlags, '-cp', classpath, 'kafka.Kafka', config], {
       stdio: ['ignore', out, out],
+      detached: true,
     });
     closeSync(out);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
@@ -356,6 +394,7 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
   const startMs = performance.now() - startedAt;
   return {
     bootstrap,
+    ...(securePort === undefined ? {} : { secureBootstrap: `127.0.0.1:${securePort}` }),
     get pid() {
       return lastPid;
     },

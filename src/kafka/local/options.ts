@@ -22,6 +22,30 @@ export interface LocalBrokerOptions {
   mavenPath: string;
   /** Extra Maven arguments (e.g. `-o` for offline, `-Dmaven.repo.local=...`). */
   mavenArgs: readonly string[];
+  /** A SASL_SSL listener next to the PLAINTEXT one (tests of secured connections); none by default. */
+  saslSsl?: SaslSslListenerOptions;
+}
+
+/**
+ * A SASL_SSL listener on 127.0.0.1 (a free port) that offers SCRAM-SHA-256, SCRAM-SHA-512 and
+ * PLAIN. The PLAINTEXT listener stays: readiness checks, the controller and inter-broker traffic use
+ * it.
+ */
+export interface SaslSslListenerOptions {
+  /**
+   * PEM file holding the broker's certificate chain and its unencrypted (PKCS#8) private key, as
+   * Kafka's PEM keystore reads it. The certificate must name 127.0.0.1 (subjectAltName IP) for
+   * clients that verify host names.
+   */
+  keystorePem: string;
+  /**
+   * Who may log in, with every mechanism: SCRAM credentials are created when the storage is
+   * formatted, PLAIN logins are listed in the listener's JAAS config. Names and passwords are
+   * limited to A-Z a-z 0-9 . _ ~ - (they go unquoted into the storage tool's --add-scram). Test
+   * credentials only: that command line (visible to ps for a second) and the work dir's
+   * server.properties hold them in clear.
+   */
+  users: readonly { name: string; password: string }[];
 }
 
 export const DEFAULT_LOCAL_BROKER_OPTIONS: Readonly<LocalBrokerOptions> = Object.freeze({
@@ -71,6 +95,16 @@ export function validateLocalBrokerOptions(
   }
   if (options.heap !== undefined && !/^\d+[kmg]$/i.test(options.heap)) {
     throw new ConfigError(name('heap'), `must be a Java heap size like 512m or 1g (got ${options.heap})`);
+  }
+  if (options.saslSsl !== undefined) {
+    const { keystorePem, users } = options.saslSsl;
+    if (typeof keystorePem !== 'string' || keystorePem === '') throw new ConfigError(name('saslSsl'), 'needs keystorePem: a PEM file with the certificate chain and the key');
+    if (!Array.isArray(users) || users.length === 0) throw new ConfigError(name('saslSsl'), 'needs at least one user');
+    for (const u of users) {
+      if (!/^[A-Za-z0-9._~-]+$/.test(u.name) || !/^[A-Za-z0-9._~-]+$/.test(u.password)) {
+        throw new ConfigError(name('saslSsl'), `user names and passwords must be A-Z a-z 0-9 . _ ~ - (user ${JSON.stringify(u.name)})`);
+      }
+    }
   }
   for (const field of ['startTimeoutMs', 'fetchTimeoutMs'] as const) {
     const v = options[field];

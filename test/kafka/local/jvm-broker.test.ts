@@ -1,14 +1,24 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { BrokerStartError } from '../../../src/errors.js';
+import { BrokerStartError, ConfigError } from '../../../src/errors.js';
 import { KafkaClient, probeCluster } from '../../../src/kafka/client.js';
 import { clusterId, startJvmBroker } from '../../../src/kafka/local/jvm-broker.js';
 import { built, isAlive, kafkaBrokerPids, waitUntil } from './processes.js';
+
+function psField(pid: number, field: 'pgid' | 'ppid'): number {
+  try {
+    return Number(execFileSync('ps', ['-o', `${field}=`, '-p', String(pid)], { encoding: 'utf8' }).trim());
+  } catch {
+    return NaN; // gone meanwhile
+  }
+}
+const processGroupOf = (pid: number) => psField(pid, 'pgid');
+const parentOf = (pid: number) => psField(pid, 'ppid');
 
 async function expectOneLineStartError(promise: Promise<unknown>, pattern: RegExp): Promise<string> {
   const error = await promise.then(
@@ -115,16 +125,32 @@ describe('the local Apache Kafka broker on Java', () => {
     const cli = spawn(process.execPath, [built('src/cli/kafka.js')], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, KAFKA_BROKERS: '' },
+      // A process group of its own, as a shell gives a foreground job: Ctrl-C signals the group.
+      detached: true,
     });
     const lines = createInterface({ input: cli.stdout! });
     const first = await new Promise<string>((resolve) => lines.once('line', resolve));
     const bootstrap = /^Kafka bootstrap: (\S+)$/.exec(first)?.[1];
     expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(await probeCluster([bootstrap!], 5_000)).toBe(true);
+    // The broker JVM is in a group of its own: the terminal's Ctrl-C reaches the command, which
+    // stops the broker itself (after whatever else it runs), not the broker behind its back.
+    const [brokerPid] = kafkaBrokerPids().filter((pid) => parentOf(pid) === cli.pid && processGroupOf(pid) !== processGroupOf(cli.pid!));
+    expect(brokerPid).toBeDefined();
     const exited = new Promise<number | null>((resolve) => cli.once('exit', resolve));
-    cli.kill('SIGINT');
+    process.kill(-cli.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     expect(await probeCluster([bootstrap!], 1_000)).toBe(false);
+    expect(isAlive(brokerPid!)).toBe(false);
+  });
+
+  it('refuses SASL_SSL users that cannot go into the storage tool\'s --add-scram, before starting anything', async () => {
+    const error = await startJvmBroker({ saslSsl: { keystorePem: '/x.pem', users: [{ name: 'alice', password: 'a,b]' }] } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe('options.saslSsl user names and passwords must be A-Z a-z 0-9 . _ ~ - (user "alice")');
   });
 
   it('names a missing Java and the fix, in one line', async () => {
