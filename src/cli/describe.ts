@@ -84,6 +84,14 @@ export class LocalClock {
   }
 }
 
+/** The line before the first record: what the levels and reasons mean (a new user's first question). */
+export function legend(levels: RiskLevels = DEFAULT_RISK_LEVELS): string {
+  return (
+    `risk: LOW < ${levels.elevated} <= ELEVATED < ${levels.high} <= HIGH; the score ranks conditions at a point ` +
+    `(it is not a crash probability); after it, what raised it most, then vehicles/min, mean speed and weather of the last minute`
+  );
+}
+
 export class RecordDescriber {
   private readonly clock: LocalClock;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RISK_LEVELS, FEATURE_WORDS, LocalClock, parseRiskLevels, RecordDescriber, riskLevel, riskReasons } from '../../src/cli/describe.js';
+import { DEFAULT_RISK_LEVELS, FEATURE_WORDS, legend, LocalClock, parseRiskLevels, RecordDescriber, riskLevel, riskReasons } from '../../src/cli/describe.js';
 import { ConfigError } from '../../src/errors.js';
 import type { PublishedWindowStats, RiskRecord } from '../../src/join/types.js';
 import { RISK_FEATURE_NAMES } from '../../src/model/features.js';
@@ -90,6 +90,10 @@ describe('the --print / demo line', () => {
 
   it('uses the levels it is given', () => {
     expect(new RecordDescriber('UTC', { elevated: 0.1, high: 0.4 }).describe(record(0.41, {}))).toContain(' HIGH ');
+  });
+
+  it('a legend says the bands and that the score is no probability', () => {
+    expect(legend({ elevated: 0.25, high: 0.7 })).toMatch(/^risk: LOW < 0\.25 <= ELEVATED < 0\.7 <= HIGH; .*not a crash probability/);
   });
 
   it('formats a zone with a reusable clock', () => {
