@@ -29,7 +29,9 @@ import { encodeLoopEventBatch } from '../codec/loop-event-batch.js';
 import { EventColumnsBuilder, type SeedLoopEvent, seedEventJson } from '../codec/seed-json.js';
 import { ConfigError } from '../errors.js';
 import { type Cluster, acquireCluster } from '../kafka/cluster.js';
-import { KafkaClient, type OutgoingRecord, type Producer } from '../kafka/client.js';
+import { cliLogger, LOG_OPTIONS } from './logging.js';
+import { kafkaLogging, lineLog } from '../observe/log.js';
+import { KafkaClient, type KafkaClientOptions, type OutgoingRecord, type Producer } from '../kafka/client.js';
 import { generateRoadPoints, roadPointsCsv, stationsOf } from '../generate/points.js';
 import { checkTimeZone, DEFAULT_TIME_ZONE } from '../generate/daily-profile.js';
 import { DEFAULT_INCIDENTS_PER_POINT_DAY } from '../generate/incidents.js';
@@ -93,6 +95,7 @@ export const GENERATE_COMMAND = defineCommand({
     pointsOut: option({ schema: text(), valueName: 'FILE', help: 'also write the road-points CSV here' }),
     realtime: flag('write each record when the wall clock reaches its event time (event time ≈ wall clock; data before now goes at once)'),
     ...SECURITY_OPTIONS,
+    ...LOG_OPTIONS,
   },
   notes:
     'FlatBuffers: each message is a LoopEventBatch of ONE point (at most --batch-size events), keyed by its point_id.\n' +
@@ -120,6 +123,8 @@ export async function connectKafka(
   command: string,
   log: (line: string) => void,
   security?: KafkaSecurity,
+  /** `signal`: aborts a local broker still starting; `logging`: where the client's own log records go. */
+  more: { signal?: AbortSignal; logging?: Pick<KafkaClientOptions, 'logLevel' | 'logger'> } = {},
 ): Promise<KafkaConnection> {
   if (security !== undefined) {
     checkSecurityNeedsBrokers(security, brokers !== undefined);
@@ -128,13 +133,13 @@ export async function connectKafka(
   }
   let cluster: Cluster | undefined;
   if (brokers === undefined) {
-    cluster = await acquireCluster();
+    cluster = await acquireCluster(process.env, {}, more.signal);
     brokers = cluster.brokers;
     if (cluster.kind !== 'external') {
       log(`saferoads ${command}: no --brokers or KAFKA_BROKERS: started a local Kafka (${cluster.kind}) at ${brokers.join(',')}; it stops, with its data, when ${command} ends`);
     }
   }
-  const client = new KafkaClient({ brokers, clientId: `saferoads-${command}`, security });
+  const client = new KafkaClient({ ...more.logging, brokers, clientId: `saferoads-${command}`, security });
   return {
     client,
     brokers,
@@ -208,7 +213,8 @@ export async function generateCommand(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   stdout: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-  stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  /** Where its messages go; default: log records on stderr (--log-level; JSON lines unless a terminal). */
+  stderrLog?: (line: string) => void,
   clock: Clock = SYSTEM_CLOCK,
 ): Promise<number> {
   const parsed = parseCommand(GENERATE_COMMAND, argv, env);
@@ -217,6 +223,8 @@ export async function generateCommand(
     return 0;
   }
   const o = parsed.values;
+  const logger = stderrLog === undefined ? cliLogger(o.logLevel) : undefined;
+  const stderr = stderrLog ?? lineLog(logger!);
   if (o.to === 'files' && o.format === 'flatbuffers') {
     throw new ConfigError('--format', 'flatbuffers needs --to kafka (files are NDJSON, one JSON event per line)');
   }
@@ -251,7 +259,7 @@ export async function generateCommand(
   try {
     if (o.to === 'files') sink = await fileSink(o.outDir, csv);
     else {
-      connection = await connectKafka(o.brokers, 'generate', stderr, security);
+      connection = await connectKafka(o.brokers, 'generate', stderr, security, { logging: logger && kafkaLogging(logger) });
       sink = await kafkaSink(connection, o.carTopic, o.weatherTopic, o.partitions);
     }
     const out = sink;

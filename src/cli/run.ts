@@ -8,12 +8,15 @@ import { type PreparedService, prepareService, SaferoadsService } from '../servi
 import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { ConfigError } from '../errors.js';
 import { connectKafka } from './generate.js';
-import { DEFAULT_RISK_LEVELS, parseRiskLevels, RecordDescriber } from './describe.js';
+import { DEFAULT_RISK_LEVELS, legend, parseRiskLevels, RecordDescriber } from './describe.js';
 import { PARTITIONERS } from '../kafka/client.js';
 import { DEFAULT_HTTP_ADDRESS, formatAddress, parseListenAddress } from '../observe/http.js';
 import { Observability } from '../observe/observability.js';
 import { brokerList, choice, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
 import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
+import { cliLogger, LOG_OPTIONS } from './logging.js';
+import { Shutdown } from './shutdown.js';
+import { kafkaLogging, lineLog } from '../observe/log.js';
 
 const d = DEFAULT_SERVICE_OPTIONS;
 const w = DEFAULT_WINDOW_SPEC_OPTIONS;
@@ -47,6 +50,12 @@ export const RUN_COMMAND = defineCommand({
       help: "your producers' partitioner (Java/kafkajs: murmur2; librdkafka clients such as Python confluent-kafka or kcat: crc32)",
     }),
     sessionTimeout: option({ schema: integer(1000), default: d.sessionTimeoutMs, valueName: 'MS', help: 'an instance killed outright loses its partitions to the group after' }),
+    maxBrokerOutage: option({
+      schema: integer(1),
+      default: d.maxOutageMs / 1000,
+      valueName: 'S',
+      help: 'Kafka unreachable this long (seconds): exit 1 (retried meanwhile; the first connection gives up after 30 s or this)',
+    }),
     partitions: option({ schema: integer(1), default: d.inputPartitions, valueName: 'N', help: 'partitions of car and road-risk when saferoads creates them' }),
     advance: option({ schema: integer(1), default: w.advanceS, valueName: 'S', help: 'hop between window ends, seconds' }),
     shortWindow: option({ schema: integer(1), default: w.shortS, valueName: 'S', help: 'short window, seconds (multiple of --advance)' }),
@@ -71,6 +80,7 @@ export const RUN_COMMAND = defineCommand({
     }),
     untilEnd: flag('a finite replay: read every partition to its end offset as of start, close every window up to the last event, commit, exit 0'),
     ...SECURITY_OPTIONS,
+    ...LOG_OPTIONS,
   },
 });
 
@@ -106,7 +116,8 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   if (o.points === undefined) {
     throw new ConfigError('--points', 'is required: the road-points CSV (point_id,nearest_weather_station,road_shape,allowed_speed)');
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const logger = cliLogger(o.logLevel);
+  const log = lineLog(logger);
   // TLS and SASL files are read now: a missing one stops the service before anything starts (exit 2).
   const security = kafkaSecurityOf(o);
   checkSecurityNeedsBrokers(security, o.brokers !== undefined);
@@ -130,32 +141,46 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       inputPartitions: o.partitions,
       commitIntervalMs: o.commitInterval,
       sessionTimeoutMs: o.sessionTimeout,
+      maxOutageMs: o.maxBrokerOutage * 1000,
       untilEnd: o.untilEnd,
       partitioner: o.partitioner,
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
       holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
-      onRecord: o.print ? (r) => process.stdout.write(`${(describer ??= new RecordDescriber(o.timeZone, levels)).describe(r)}\n`) : undefined,
-      log,
-      onError: (e) => log(`saferoads run: ${e instanceof Error ? e.message : String(e)}`),
+      onRecord: o.print
+        ? (r) => {
+            // The first record comes with the legend: what the levels and reasons mean.
+            if (describer === undefined) process.stdout.write(`${legend(levels)}\n`);
+            process.stdout.write(`${(describer ??= new RecordDescriber(o.timeZone, levels)).describe(r)}\n`);
+          }
+        : undefined,
+      log: logger,
+      onError: (e) => logger.error({}, e instanceof Error ? e.message : String(e)),
     });
   } catch (error) {
     throw withFlagNames(error);
   }
   // Listen before anything starts: a SIGTERM during start-up (a supervisor, a rolling restart)
   // stops the service gracefully once it is up, instead of killing the process mid-way.
-  const signalled = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  // The first signal also cancels a local broker that is still starting (nothing of it is left).
+  const shutdown = new Shutdown(log);
+  const signalled = shutdown.requested;
+  const ownKafkaLog = kafkaLogging(logger);
+  void signalled.then(() => ownKafkaLog.quiet());
   // Before connecting: a port in use stops the program at once (exit 2), and /readyz says "starting"
   // while the broker, the weather catch-up and the first assignment take their time.
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
   if (observability) log(`saferoads run: metrics and health on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz)`);
-  const kafka = await connectKafka(o.brokers, 'run', log, security).catch(async (error: unknown) => {
+  const kafka = await connectKafka(o.brokers, 'run', log, security, { signal: shutdown.signal, logging: ownKafkaLog }).catch(async (error: unknown) => {
     await observability?.close();
+    shutdown.dispose();
+    if (shutdown.stopping) return undefined;
     throw error;
   });
+  if (kafka === undefined) {
+    log('saferoads run: stopped during start-up');
+    return 0;
+  }
   let service: SaferoadsService | undefined;
   try {
     service = await SaferoadsService.start({ ...prepared, options: { ...prepared.options, brokers: [...kafka.brokers], security, observer: observability } });
@@ -166,12 +191,14 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     await running.stop();
     const s = running.stats;
     const mismatches = s.partitionerMismatches > 0 ? `, ${s.partitionerMismatches} points on another partition than --partitioner puts them` : '';
-    log(`saferoads run: stopped; ${s.carRecords} car records, ${s.rowsOut} risk records (${s.implausibleRows} implausible: risk.reliable false), ${s.deadLetters} dead letters${mismatches}`);
+    const summary = { carRecords: s.carRecords, riskRecords: s.rowsOut, implausible: s.implausibleRows, deadLetters: s.deadLetters, partitionerMismatches: s.partitionerMismatches };
+    logger.info(summary, `stopped; ${s.carRecords} car records, ${s.rowsOut} risk records (${s.implausibleRows} implausible: risk.reliable false), ${s.deadLetters} dead letters${mismatches}`);
     if (failure !== undefined) throw failure;
     return 0;
   } finally {
     await service?.stop().catch(() => undefined);
     await kafka.close();
     await observability?.close();
+    shutdown.dispose();
   }
 }

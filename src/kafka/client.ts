@@ -16,10 +16,22 @@ const { Kafka, logLevel: KjsLogLevel, Partitioners, CompressionTypes } = kafkajs
 
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
+/** One log record of the Kafka client library (kafkajs), for KafkaClientOptions.logger. */
+export interface KafkaLogRecord {
+  level: Exclude<LogLevel, 'nothing'>;
+  /** The part of the client that logged: Consumer, Producer, Connection, BrokerPool… */
+  namespace: string;
+  message: string;
+  /** The record's other fields (broker, groupId, error, retry counts…). */
+  fields: Record<string, unknown>;
+}
+
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId?: string;
   logLevel?: LogLevel;
+  /** Where the client library's log records go (up to logLevel); default: one line each on stderr. */
+  logger?: (record: KafkaLogRecord) => void;
   /** Milliseconds to wait for a TCP connection. */
   connectionTimeoutMs?: number;
   /**
@@ -37,8 +49,19 @@ export interface KafkaClientOptions {
    * errors (a broker or topic still starting), ms from the first failure (default 60 000).
    */
   startTimeoutMs?: number;
+  /**
+   * How long the first connection to the cluster retries brokers that cannot be reached (refused,
+   * unknown host, timed out), ms (default 30 000, at most startTimeoutMs): a wrong address fails in
+   * one line naming the cause (unreachableReason) instead of after startTimeoutMs.
+   */
+  reachTimeoutMs?: number;
   /** Called before each retry wait of a produce request or an admin call (to log it). */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Called whenever a broker answered a request of any consumer, producer or admin of this client
+   * (a fetch, a heartbeat, a produce, metadata): evidence that Kafka is reachable. Cheap, often.
+   */
+  onContact?: () => void;
   /** TLS and SASL (resolveKafkaSecurity); default plaintext. */
   security?: KafkaSecurity;
 }
@@ -48,11 +71,13 @@ interface ClientSettings {
   maxRequestBytes: number;
   maxOutageMs: number;
   startTimeoutMs: number;
+  reachTimeoutMs: number;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = MAX_RECORD_BYTES;
 export const DEFAULT_MAX_OUTAGE_MS = 300_000;
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
+export const DEFAULT_REACH_TIMEOUT_MS = 30_000;
 
 /** The one place KafkaClientOptions are checked: a ConfigError naming the field for a bad value. */
 function clientSettings(options: KafkaClientOptions): ClientSettings {
@@ -70,6 +95,7 @@ function clientSettings(options: KafkaClientOptions): ClientSettings {
     maxRequestBytes: whole('maxRequestBytes', DEFAULT_MAX_REQUEST_BYTES, 1_024, MAX_RECORD_BYTES),
     maxOutageMs: whole('maxOutageMs', DEFAULT_MAX_OUTAGE_MS, 0),
     startTimeoutMs: whole('startTimeoutMs', DEFAULT_START_TIMEOUT_MS, 0),
+    reachTimeoutMs: Math.min(whole('reachTimeoutMs', DEFAULT_REACH_TIMEOUT_MS, 0), whole('startTimeoutMs', DEFAULT_START_TIMEOUT_MS, 0)),
   };
 }
 
@@ -201,16 +227,62 @@ const RETRIABLE_NOISE = [
  * Failures KafkaClient reports itself, in one line that names the fix (a refused SASL login, a
  * broker certificate that is not trusted): kafkajs's own log lines about them would only repeat it.
  */
-const REPORTED_BY_SAFEROADS = [/SASL \S+(?: \S+)? authentication failed/i, /SASL \S+ mechanism is not supported/i, /SaslAuthenticate.*Authentication failed/i, /certificate|altnames/i];
+const REPORTED_BY_SAFEROADS = [
+  /SASL \S+(?: \S+)? authentication failed/i,
+  /SASL \S+ mechanism is not supported/i,
+  /SaslAuthenticate.*Authentication failed/i,
+  /certificate|altnames/i,
+  // A broker that cannot be reached: the first connection fails in one line of its own (reach),
+  // and the service logs an outage once when it begins and once when it ends (BrokerWatch), not
+  // kafkajs's line per connection attempt and crash of each consumer, producer and admin.
+  /Connection error|Connection timeout|Closed connection|connection closed|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE/i,
+  /Failed to connect to seed broker|Request timed out|Restarting the consumer in|KafkaJSNumberOfRetriesExceeded/i,
+];
 
-function logCreator(level: number) {
+/**
+ * Why `error` says a broker could not be reached, in a few words ("connection refused", "host not
+ * found", "connection timed out"), from its cause chain; undefined for any other error.
+ */
+export function unreachableReason(error: unknown): string | undefined {
+  let e = error;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
+    const text = `${e.name} ${(e as { code?: unknown }).code ?? ''} ${e.message}`;
+    if (/ECONNREFUSED/.test(text)) return 'connection refused';
+    if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'host not found';
+    if (/EHOSTUNREACH|ENETUNREACH/.test(text)) return 'host unreachable';
+    if (/ETIMEDOUT|Connection timeout/i.test(text)) return 'connection timed out';
+    if (/ECONNRESET|EPIPE|Closed connection|connection closed|KafkaJSConnectionClosedError/i.test(text)) return 'connection closed';
+    if (/KafkaJSConnectionError|Connection error/i.test(text)) return 'connection error';
+    if (/Request timed out|KafkaJSRequestTimeoutError/i.test(text)) return 'request timed out';
+    if (e.cause === e) break;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+function stderrLine({ namespace, message, fields }: KafkaLogRecord): void {
+  process.stderr.write(`[kafkajs ${namespace}] ${message}${fields.error ? `: ${String(fields.error)}` : ''}\n`);
+}
+
+const LEVEL_NAME: Readonly<Record<number, KafkaLogRecord['level']>> = {
+  [KjsLogLevel.ERROR]: 'error',
+  [KjsLogLevel.WARN]: 'warn',
+  [KjsLogLevel.INFO]: 'info',
+  [KjsLogLevel.DEBUG]: 'debug',
+};
+
+function logCreator(level: number, sink: (record: KafkaLogRecord) => void = stderrLine) {
   return () =>
     ({ namespace, level: entryLevel, log }: { namespace: string; level: number; log: Record<string, unknown> }) => {
       if (entryLevel > level) return;
       const text = `${String(log.message)} ${String(log.error ?? '')}`;
-      if (level < KjsLogLevel.DEBUG && RETRIABLE_NOISE.some((n) => text.includes(n))) return;
-      if (level < KjsLogLevel.DEBUG && REPORTED_BY_SAFEROADS.some((n) => n.test(text))) return;
-      process.stderr.write(`[kafkajs ${namespace}] ${String(log.message)}${log.error ? `: ${String(log.error)}` : ''}\n`);
+      // Retried or reported by saferoads: shown only when debugging, and then as debug records.
+      const expected = RETRIABLE_NOISE.some((n) => text.includes(n)) || REPORTED_BY_SAFEROADS.some((n) => n.test(text));
+      if (level < KjsLogLevel.DEBUG && expected) return;
+      const { message, timestamp: _t, logger: _l, level: _v, label: _b, stack, ...fields } = log;
+      // A stack trace only when debugging: the error's message names what failed.
+      if (level >= KjsLogLevel.DEBUG && stack !== undefined) fields.stack = stack;
+      sink({ level: expected ? 'debug' : (LEVEL_NAME[entryLevel] ?? 'error'), namespace, message: String(message), fields });
     };
 }
 
@@ -397,17 +469,20 @@ export class KafkaClient {
   private readonly settings: ClientSettings;
   /** Resolved once a TLS handshake with a broker verified its certificate (checkBrokerCertificates). */
   private certificatesChecked = false;
+  /** A broker answered once (reach). */
+  private reached = false;
+  private readonly config: KafkaConfig;
 
   constructor(readonly options: KafkaClientOptions) {
     this.settings = clientSettings(options);
-    this.kafka = new Kafka({
+    this.kafka = new Kafka((this.config = {
       brokers: [...options.brokers],
       clientId: options.clientId ?? 'saferoads',
       logLevel: LEVELS[options.logLevel ?? 'error'],
-      logCreator: logCreator(LEVELS[options.logLevel ?? 'error']),
+      logCreator: logCreator(LEVELS[options.logLevel ?? 'error'], options.logger),
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       ...kafkajsSecurity(options.security),
-    });
+    }));
   }
 
   /**
@@ -439,11 +514,46 @@ export class KafkaClient {
     return withRetry(what, fn, { deadlineMs: this.settings.startTimeoutMs, onRetry: this.options.onRetry, initialDelayMs });
   }
 
+  /**
+   * Before the first connection: waits, up to reachTimeoutMs, until a broker answers at all (with
+   * kafkajs's own retries off, so that the limit holds to the second), and throws one KafkaError
+   * naming the cause and the fix when none does. A broker that answers but is not ready yet, or
+   * refuses the login, is left to the connect that follows (startTimeoutMs, its own messages).
+   */
+  private async reach(): Promise<void> {
+    if (this.reached) return;
+    const brokers = this.options.brokers.join(',');
+    await withRetry(
+      `reach Kafka at ${brokers}`,
+      async () => {
+        // Its own kafkajs client: an admin's retry setting does not reach its connect.
+        const probe = new Kafka({ ...this.config, retry: { retries: 0 } }).admin();
+        try {
+          await this.connectChecked(() => probe.connect());
+        } catch (error) {
+          if (unreachableReason(error) !== undefined) throw error;
+        } finally {
+          await probe.disconnect().catch(() => undefined);
+        }
+      },
+      { deadlineMs: this.settings.reachTimeoutMs, onRetry: this.options.onRetry },
+    ).catch((error: unknown) => {
+      const reason = unreachableReason(error);
+      if (reason === undefined) throw error;
+      const s = Number((this.settings.reachTimeoutMs / 1000).toFixed(1));
+      throw new KafkaError(`cannot reach Kafka at ${brokers}: ${reason}; check --brokers (or KAFKA_BROKERS) and that Kafka runs there (retried for ${s} s)`, { cause: error });
+    });
+    this.reached = true;
+  }
+
   private async connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
+      await this.reach();
       const admin = await this.startRetry(`connect to Kafka at ${this.options.brokers.join(',')}`, async () => {
         // A fresh admin per attempt: nothing of a failed connect is left to reuse.
         const attempt = this.kafka.admin();
+        const onContact = this.options.onContact;
+        if (onContact) attempt.on(attempt.events.REQUEST, () => onContact());
         try {
           await this.connectChecked(() => attempt.connect());
           return attempt;
@@ -532,6 +642,8 @@ export class KafkaClient {
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
+    const onContact = this.options.onContact;
+    if (onContact) producer.on(producer.events.REQUEST, () => onContact());
     await this.startRetry(`connect the producer to Kafka at ${this.options.brokers.join(',')}`, () => this.connectChecked(() => producer.connect()));
     const { maxRequestBytes, maxOutageMs } = this.settings;
     const onRetry = this.options.onRetry;
@@ -593,6 +705,8 @@ export class KafkaClient {
     });
     const onFetch = options.onFetch;
     if (onFetch) consumer.on(consumer.events.FETCH, () => onFetch());
+    const onContact = this.options.onContact;
+    if (onContact) consumer.on(consumer.events.REQUEST, () => onContact());
     const onCrash = options.onCrash;
     if (onCrash) consumer.on(consumer.events.CRASH, (event) => onCrash(event.payload.error, event.payload.restart));
     await wrap(

@@ -41,6 +41,8 @@ export function parseBrokerList(value: string, field = 'KAFKA_BROKERS'): string[
 export async function acquireCluster(
   env: NodeJS.ProcessEnv = process.env,
   localOptions: Partial<LocalBrokerOptions> = {},
+  /** Aborted: a local broker still starting is stopped (its data removed) and acquireCluster rejects. */
+  signal?: AbortSignal,
 ): Promise<Cluster> {
   if (env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS.trim() !== '') {
     const brokers = parseBrokerList(env.KAFKA_BROKERS);
@@ -55,6 +57,6 @@ export async function acquireCluster(
     const broker = await startDockerBroker();
     return { brokers: [broker.bootstrap], kind: 'docker', timings: broker.timings, release: broker.stop };
   }
-  const broker = await startJvmBroker(options);
+  const broker = await startJvmBroker(options, signal);
   return { brokers: [broker.bootstrap], kind: 'jvm', timings: broker.timings, pid: broker.pid, release: broker.stop };
 }

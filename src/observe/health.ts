@@ -151,7 +151,15 @@ export class Health {
           : { ok: false, detail: `re-reading partitions ${rebuilding.join(',')} up to their committed offsets` };
     }
     const fetchedAgoMs = Date.now() - p.lastFetchMs();
-    if (assigned !== undefined && assigned.length === 0) checks.broker = { ok: true, detail: 'no partition to fetch' };
+    const downSinceMs = p.brokerUnreachableSinceMs?.();
+    if (downSinceMs !== undefined) {
+      // An outage the service noticed (no broker answered anything for a while): not ready, whatever the fetches.
+      const since = `broker unreachable since ${new Date(downSinceMs).toISOString().replace(/\.\d+Z$/, 'Z')}`;
+      checks.broker = {
+        ok: false,
+        detail: Number.isFinite(fetchedAgoMs) ? `no fetch for ${Math.round(fetchedAgoMs / 1000)} s (${since})` : `no fetch from the broker yet (${since})`,
+      };
+    } else if (assigned !== undefined && assigned.length === 0) checks.broker = { ok: true, detail: 'no partition to fetch' };
     else if (fetchedAgoMs <= this.options.fetchStaleMs) checks.broker = { ok: true, detail: `last fetch ${(fetchedAgoMs / 1000).toFixed(1)} s ago` };
     else {
       checks.broker = {

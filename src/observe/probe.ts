@@ -28,6 +28,8 @@ export interface ServiceProbe {
   rebuilding(): readonly number[];
   /** Date.now() of the car consumer's last completed fetch (−Infinity: none yet). */
   lastFetchMs(): number;
+  /** Date.now() of the last answer from Kafka before an outage in progress; undefined while it answers. */
+  brokerUnreachableSinceMs?(): number | undefined;
   /** The error that stopped the service's progress, if any. */
   failure(): unknown;
   /** The stream watermark W, epoch seconds (−Infinity before the stream started). */

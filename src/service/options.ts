@@ -3,9 +3,10 @@ import type { RiskRecord } from '../join/types.js';
 import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
 import { availableParallelism } from 'node:os';
-import { PARTITIONERS, type PartitionerName } from '../kafka/client.js';
+import { DEFAULT_MAX_OUTAGE_MS, PARTITIONERS, type PartitionerName } from '../kafka/client.js';
 import type { KafkaSecurity } from '../kafka/security.js';
 import type { ServiceObserver } from '../observe/observability.js';
+import type { LogTarget } from '../observe/log.js';
 
 /** Everything `saferoads run` can be told (flags and SAFEROADS_* variables map onto these). */
 export interface ServiceOptions {
@@ -39,6 +40,12 @@ export interface ServiceOptions {
    */
   sessionTimeoutMs: number;
   /**
+   * How long Kafka may be unreachable (no broker answered any request) before the service gives up
+   * (`failed` rejects; the CLI exits 1), ms; also how long a produce request is retried. The first
+   * connection gives up after 30 s, or this if shorter (--max-broker-outage, in seconds).
+   */
+  maxOutageMs: number;
+  /**
    * A finite replay (a backtest): read every assigned partition up to its end offset as of the
    * assignment, close every window up to the last event, publish and commit, then `finished`
    * resolves. Meant for one instance.
@@ -56,7 +63,11 @@ export interface ServiceOptions {
   holidays: string | string[];
   /** Called for every published record (the CLI prints live scores with it). */
   onRecord?: (record: RiskRecord) => void;
-  log: (line: string) => void;
+  /**
+   * Where the service logs: a function given one line of text each (the default writes them to
+   * stderr), or a logger (src/observe/log.ts) given structured records (msg and fields).
+   */
+  log: LogTarget;
   onError: (error: unknown) => void;
   /** Metrics and health (`--http`); none by default. The caller owns its lifecycle. */
   observer?: ServiceObserver;
@@ -80,6 +91,7 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   // The broker's smallest session by default (group.min.session.timeout.ms): the fastest takeover
   // after kill -9. kafkajs heartbeats also while a long step runs, so a busy instance stays in.
   sessionTimeoutMs: 6000,
+  maxOutageMs: DEFAULT_MAX_OUTAGE_MS,
   untilEnd: false,
   partitioner: 'murmur2' as PartitionerName,
   modelPath: DEFAULT_MODEL_PATH,
@@ -101,6 +113,9 @@ export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<Se
   }
   if (!Number.isInteger(o.sessionTimeoutMs) || o.sessionTimeoutMs < 1000) {
     throw new ConfigError('--session-timeout', `must be an integer of at least 1000 milliseconds (got ${o.sessionTimeoutMs}); the broker also requires at least its group.min.session.timeout.ms (6000 by default)`);
+  }
+  if (!Number.isInteger(o.maxOutageMs) || o.maxOutageMs < 1000) {
+    throw new ConfigError('--max-broker-outage', `must be at least 1 second (got ${o.maxOutageMs} ms)`);
   }
   if (!(PARTITIONERS as readonly string[]).includes(o.partitioner)) {
     throw new ConfigError('--partitioner', `must be one of ${PARTITIONERS.join(', ')} (got ${String(o.partitioner)}): murmur2 for Java and kafkajs producers, crc32 for librdkafka ones (Python confluent-kafka, Go, kcat)`);

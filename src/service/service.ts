@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { CalendarResolver } from '../join/calendar.js';
-import { KafkaClient, keyPartitionWith, PARTITIONERS, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
+import { DEFAULT_REACH_TIMEOUT_MS, KafkaClient, keyPartitionWith, PARTITIONERS, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission, type PartitionStart } from '../pipeline/admission.js';
 import type { DeadLetter } from '../pipeline/dead-letter.js';
@@ -12,10 +12,12 @@ import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
 import type { ServiceMetrics } from '../observe/metrics.js';
 import { NO_OBSERVER } from '../observe/observability.js';
 import type { ServiceProbe } from '../observe/probe.js';
+import { type Emit, emitter, kafkaLogging, type KafkaLogging } from '../observe/log.js';
 import { encodeRestartPoint, OffsetTracker } from './offsets.js';
 import { resolveServiceOptions, type ServiceOptions } from './options.js';
 import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './publisher.js';
 import { planAssignment } from './restart.js';
+import { BrokerWatch } from './broker-watch.js';
 import { WeatherFeed } from './weather-feed.js';
 
 /** Points whose partitioner mismatch is logged one by one (the rest are counted). */
@@ -153,8 +155,14 @@ export class SaferoadsService {
   private readonly keyPartitionOf: Int32Array;
   private readonly mismatchedPoints = new Set<number>();
   private readonly metrics: ServiceMetrics;
+  /** The log option as a levelled log (a plain function gets the lines as they always were). */
+  private readonly emit: Emit;
+  /** The Kafka client's logging: quiet once stop() began. */
+  private kafkaLogging?: KafkaLogging;
   /** Date.now() of the car consumer's last completed fetch. */
   private lastFetchMs = -Infinity;
+  /** Kafka reachable or not (logged on change, /readyz), and the end of the service after --max-broker-outage. */
+  private watch?: BrokerWatch;
   private assignmentSeen = false;
   private assignedOnce!: () => void;
   private readonly firstAssignment = new Promise<void>((resolve) => (this.assignedOnce = resolve));
@@ -189,6 +197,7 @@ export class SaferoadsService {
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
     this.failed.catch(() => undefined);
+    const emit = (this.emit = emitter(options.log));
     this.keyPartitionOf = Int32Array.from(points.points, (p) => keyPartitionWith(options.partitioner, p.pointId, partitions));
     this.pipeline = this.newPipeline([]);
     const observer = options.observer ?? NO_OBSERVER;
@@ -203,7 +212,7 @@ export class SaferoadsService {
       output,
       stats: this.stats,
       onRecord: options.onRecord,
-      log: options.log,
+      log: (line) => emit('warn', line),
       onFailure: (error) => this.recordFailure(error),
       failed: () => this.failure !== undefined,
       metrics: this.metrics,
@@ -220,6 +229,7 @@ export class SaferoadsService {
       assignment: () => (this.assignmentSeen ? this.pipeline.assigned : undefined),
       rebuilding: () => [...this.pipeline.rebuilding.keys()],
       lastFetchMs: () => this.lastFetchMs,
+      brokerUnreachableSinceMs: () => this.watch?.unreachableSinceMs(),
       failure: () => this.failure,
       watermarkS: () => this.pipeline.admission.watermark,
       consumerLag: (visit) => {
@@ -255,10 +265,12 @@ export class SaferoadsService {
     if (this.mismatchedPoints.size > MISMATCH_LOG_LINES) return;
     const { partitioner } = this.options;
     const other = PARTITIONERS.find((p) => p !== partitioner && keyPartitionWith(p, this.points.byIndex(point).pointId, this.partitions) === arrivedOn);
-    this.options.log(
+    this.emit(
+      'warn',
       `saferoads: warning: point ${this.points.byIndex(point).pointId} arrives on partition ${arrivedOn}, but --partitioner ${partitioner} puts its key on ${keyPartition}` +
         (other ? `; the producers look like ${other} (set --partitioner ${other})` : '; the producers use another partitioner') +
         (this.mismatchedPoints.size === MISMATCH_LOG_LINES ? ' (further points counted, not logged)' : ''),
+      { partition: arrivedOn, keyPartition, partitioner },
     );
   }
 
@@ -271,16 +283,28 @@ export class SaferoadsService {
     const { options: o, spec, points, model, calendar } = 'spec' in options ? options : prepareService(options);
     if (o.brokers.length === 0) throw new ConfigError('--brokers', 'must list at least one broker as host:port');
 
+    const logging = kafkaLogging(o.log);
+    const emit = emitter(o.log);
+    const watch = new BrokerWatch({ brokers: o.brokers.join(','), maxOutageMs: o.maxOutageMs, log: emit });
     const client = new KafkaClient({
+      ...logging,
       brokers: o.brokers,
       clientId: o.clientId,
       security: o.security,
+      // One setting for both: a produce retried as long as the service waits for the broker.
+      maxOutageMs: o.maxOutageMs,
+      reachTimeoutMs: Math.min(DEFAULT_REACH_TIMEOUT_MS, o.maxOutageMs),
+      onContact: () => watch.contact(),
       // One line once an operation failed twice (a first retry is routine: a new topic's leader
       // settling) and one every tenth attempt after: an outage shows without flooding the log.
       onRetry: ({ what, attempt, error, delayMs }) => {
+        // A broker that cannot be reached: the watch logs the outage once (the first connection
+        // fails in one line after its reach timeout).
+        if (watch.trouble(error)) return;
         if (attempt !== 2 && attempt % 10 !== 0) return;
         const cause = error instanceof Error ? error.message : String(error);
-        o.log(`saferoads: cannot ${what} (attempt ${attempt}: ${cause}); retrying in ${(delayMs / 1000).toFixed(1)} s`);
+        // A second attempt is usually a broker or topic still settling (info); the tenth is an outage.
+        emit(attempt >= 10 ? 'warn' : 'info', `saferoads: cannot ${what} (attempt ${attempt}: ${cause}); retrying in ${(delayMs / 1000).toFixed(1)} s`, { attempt, retryInMs: delayMs });
       },
     });
     await client.ensureTopics([
@@ -304,9 +328,13 @@ export class SaferoadsService {
     }
     const producer = await client.producer();
     const service = new SaferoadsService(o, spec, points, client, pool, producer, new RiskRecordBuilder(spec, points, calendar, model), partitions);
+    service.kafkaLogging = logging;
+    service.watch = watch;
+    watch.onExpired = (error) => service.recordFailure(error);
     try {
       await service.weather.start();
       await service.startConsuming();
+      watch.start();
     } catch (error) {
       await service.stop().catch(() => undefined);
       throw error;
@@ -379,11 +407,13 @@ export class SaferoadsService {
     pipeline.admission.setAssigned(sorted, starts, Date.now() / 1000);
     if (this.options.untilEnd) await this.closeIfDrained(pipeline);
     const resumed = plans.filter((p) => p.start.resumed);
-    this.options.log(
+    this.emit(
+      'info',
       `saferoads: partitions ${sorted.join(',')} of ${carTopic}: ` +
         (resumed.length === 0
           ? 'no restart point, reading from the committed offsets'
           : `re-reading ${resumed.map((p) => `${p.partition} from ${p.readFrom} (published through ${new Date(p.start.publishedThrough * 1000).toISOString()})`).join(', ')}`),
+      { topic: carTopic, partitions: sorted },
     );
   }
 
@@ -403,7 +433,11 @@ export class SaferoadsService {
       },
       onAssignment: (assignment) => {
         const mine = assignment[this.options.carTopic] ?? [];
-        this.options.log(`saferoads: group ${this.options.groupId} assigned partitions [${mine.join(',')}] of ${this.options.carTopic}`);
+        this.emit('info', `saferoads: group ${this.options.groupId} assigned partitions [${mine.join(',')}] of ${this.options.carTopic}`, {
+          group: this.options.groupId,
+          topic: this.options.carTopic,
+          partitions: mine,
+        });
         void this.serial(() => this.assign(mine))
           .then(() => {
             this.assignmentSeen = true;
@@ -413,7 +447,9 @@ export class SaferoadsService {
       },
       onCrash: (error, restarting) => {
         const message = error instanceof Error ? error.message : String(error);
-        if (restarting) this.options.log(`saferoads: the Kafka consumer stopped (${message}); it restarts by itself`);
+        // A broker that went away: the watch logs the outage once, not each crash of the consumer.
+        if (restarting && this.watch?.trouble(error)) return;
+        if (restarting) this.emit('warn', `saferoads: the Kafka consumer stopped (${message}); it restarts by itself`, { err: message });
         else this.recordFailure(error);
       },
     });
@@ -499,7 +535,8 @@ export class SaferoadsService {
     await this.publish(pipeline, flushes, dead);
     await this.publisher.settle();
     const through = pipeline.admission.nextEnd - this.spec.advanceS;
-    this.options.log(
+    this.emit(
+      'info',
       `saferoads: every assigned partition read to its end; ${Number.isFinite(through) ? `windows closed through ${new Date(through * 1000).toISOString()}` : 'no window to close'}`,
     );
     this.finish();
@@ -535,7 +572,14 @@ export class SaferoadsService {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // From here a broker that is gone (stopped with us, or by an operator) is expected: the Kafka
+    // client's errors about it are not news.
+    this.kafkaLogging?.quiet();
     if (this.ticker) clearInterval(this.ticker);
+    this.watch?.stop();
+    // After a failure nothing is committed: end the produce retries in flight now (a broker gone for
+    // good would hold them for up to maxOutageMs).
+    if (this.failure !== undefined) await this.producer.close().catch(() => undefined);
     // Stop fetching, finish what was fetched, publish it and commit while still in the group.
     for (const p of this.pipeline.assigned) this.consumer?.pause(this.options.carTopic, p);
     await this.chain;

@@ -347,7 +347,7 @@ export function formatReport(r: DiffReport, first = 5, t0Ms?: number): string {
     const why = e.requested === undefined ? 'exited by itself' : e.forced ? `did not stop within its time after ${e.requested}` : `exited ${e.code} after ${e.requested}`;
     // The service's own words first (kafkajs noise and stack frames last).
     const lines = e.stderrTail.split('\n');
-    const own = lines.filter((l) => !l.startsWith('[kafkajs') && !/^\s+at /.test(l));
+    const own = lines.filter((l) => !l.startsWith('[kafkajs') && !l.includes('"component":"kafkajs"') && !/^\s+at /.test(l));
     const tail = (own.length > 0 ? own : lines).slice(-6).map((l) => `        | ${l}`).join('\n');
     return `${e.who} (pid ${e.pid}) ${why}: code ${e.code} signal ${e.signal}\n${tail}`;
   });

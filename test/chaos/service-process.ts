@@ -152,7 +152,7 @@ export class ServiceProcess {
       this.err.write(`${new Date().toISOString()} ${line}\n`);
       this.tail.push(line);
       if (this.tail.length > TAIL_LINES) this.tail.shift();
-      if (Number.isNaN(this.readyAtMs) && /^saferoads run: consuming /.test(line)) {
+      if (Number.isNaN(this.readyAtMs) && /^saferoads run: consuming |"msg":"consuming /.test(line)) {
         this.readyAtMs = Date.now();
         timeline.add('ready', who);
         onReady();

@@ -65,7 +65,8 @@ function secureClient(mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'): K
 function failureLine(result: CliResult, command: string): string {
   const lines = result.stderr.trimEnd().split('\n');
   for (const line of lines) {
-    expect(line).toMatch(new RegExp(`^saferoads ${command}: `));
+    // Log records (JSON lines: stderr is not a terminal) before the failure's own line.
+    expect(line).toMatch(new RegExp(`^saferoads ${command}: |^\\{"level":"(info|warn)"`));
     expect(line).not.toMatch(/kafkajs|^\s+at /);
   }
   return lines.at(-1)!;

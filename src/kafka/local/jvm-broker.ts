@@ -192,11 +192,17 @@ function isAlive(pid: number): boolean {
  * Starts a single-node Apache Kafka (KRaft, broker+controller) from the official jars on this
  * machine's Java: loopback listeners, free ports, a temporary log dir, a small heap.
  */
-export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}): Promise<JvmBroker> {
+export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}, signal?: AbortSignal): Promise<JvmBroker> {
   const o = resolveLocalBrokerOptions(options);
+  /** `signal` aborted (Ctrl-C while starting): give up, nothing left behind. */
+  const checkCancelled = () => {
+    if (signal?.aborted) throw new BrokerStartError('Kafka broker start was cancelled');
+  };
   await checkJava(o.javaPath);
+  checkCancelled();
   const fetchStart = performance.now();
   const { libs, fetched } = await ensureBrokerJars(o);
+  checkCancelled();
   const fetchMs = fetched ? performance.now() - fetchStart : 0;
   const startedAt = performance.now();
 
@@ -231,14 +237,18 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
     `-Dkafka.logs.dir=${workDir}`,
   ];
   const cleanup = () => rmSync(workDir, { recursive: true, force: true });
+  // Until the broker's own exit handler takes over (killOnExit): an exit while formatting removes the dir.
+  process.once('exit', cleanup);
 
   const format = await runCommand(
     o.javaPath,
     [...jvmFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, ...scramFormatArgs(o.saslSsl)],
     { timeoutMs: STORAGE_FORMAT_TIMEOUT_MS },
   );
-  if (format.code !== 0) {
+  if (format.code !== 0 || signal?.aborted) {
+    process.removeListener('exit', cleanup);
     cleanup();
+    checkCancelled();
     const what = format.timedOut
       ? `did not finish within ${STORAGE_FORMAT_TIMEOUT_MS} ms (is the machine overloaded?)`
       : `failed (exit ${format.code ?? format.signal}): ${lastLine(format.output)}`;
@@ -296,6 +306,7 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
     cleanup();
   };
   process.once('exit', killOnExit);
+  process.removeListener('exit', cleanup);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -331,6 +342,10 @@ export async function startJvmBroker(options: Partial<LocalBrokerOptions> = {}):
         throw new BrokerStartError(`Kafka broker exited during ${what}: ${explainExit(log)}`);
       }
       if (stopped !== undefined) throw new BrokerStartError(`Kafka broker was stopped during ${what}`);
+      if (signal?.aborted && what === 'start-up') {
+        await stop();
+        checkCancelled();
+      }
       if (Date.now() > deadline) {
         await stop();
         throw new BrokerStartError(

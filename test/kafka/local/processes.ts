@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../../src/paths.js';
 
-/** Pids of Kafka broker JVMs on this machine. */
-export function kafkaBrokerPids(): number[] {
+/** Pids of Kafka broker JVMs on this machine (whose command line contains `argsContaining`, if given). */
+export function kafkaBrokerPids(argsContaining?: string): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
   return out
     .split('\n')
-    .filter((line) => /\bkafka\.Kafka\b/.test(line))
+    .filter((line) => /\bkafka\.Kafka\b/.test(line) && (argsContaining === undefined || line.includes(argsContaining)))
     .map((line) => Number(line.trim().split(/\s+/, 1)[0]));
 }
 
