@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaClient } from '../../src/kafka/client.js';
 import { type JvmBroker, startJvmBroker } from '../../src/kafka/local/jvm-broker.js';
 import { resolveKafkaSecurity } from '../../src/kafka/security.js';
+import { Observability } from '../../src/observe/observability.js';
+import { SaferoadsService } from '../../src/service/service.js';
 import { type CliResult, saferoads } from '../cli/helpers.js';
 import { makeCa, makeTestCertificates, type TestCertificates } from './local/certificates.js';
 import { serviceTopics, uniqueTopic } from './helpers.js';
@@ -156,6 +158,57 @@ describe('saferoads over SASL_SSL (a broker of its own, SCRAM credentials from t
       }
     }
   });
+
+  it('the service over SCRAM-SHA-512: /metrics, /readyz and /livez answer, and none of them shows the password', async () => {
+    const t = serviceTopics(uniqueTopic('sec-http'));
+    const pointsPath = join(dir, 'http-points.csv');
+    writeFileSync(pointsPath, 'point_id,nearest_weather_station,road_shape,allowed_speed\nP1,WS1,straight,100\n');
+    const client = secureClient('scram-sha-512');
+    const nowS = Math.floor(Date.now() / 1000) - 120;
+    try {
+      await client.ensureTopics([{ topic: t.car, partitions: 1 }, { topic: t.weather }]);
+      const producer = await client.producer();
+      await producer.send(t.weather, [{ key: 'WS1', value: JSON.stringify({ station: 'WS1', timestamp: nowS, temp: 3, snow: 0, rain: 0, pressure: 1010 }) }]);
+      await producer.send(t.car, [
+        { key: 'P1', value: JSON.stringify({ lane: 1, timestamp_in_1: nowS, timestamp_out_1: nowS + 0.2, timestamp_in_2: nowS + 0.7, timestamp_out_2: nowS + 0.9, speed: 90, gap_meters: 40, gap_seconds: 1.6, length: 4.5, point_id: 'P1' }) },
+      ]);
+      await producer.close();
+    } finally {
+      await client.close();
+    }
+    const observability = await Observability.start({ host: '127.0.0.1', port: 0 });
+    const service = await SaferoadsService.start({
+      brokers: [broker!.secureBootstrap!],
+      security: resolveKafkaSecurity({ saslMechanism: 'scram-sha-512', saslUsername: USER, saslPassword: PASSWORD, tlsCa: certs.caPem }),
+      pointsPath,
+      shards: 1,
+      groupId: t.group,
+      carTopic: t.car,
+      weatherTopic: t.weather,
+      outputTopic: t.output,
+      carDlqTopic: t.carDlq,
+      weatherDlqTopic: t.weatherDlq,
+      inputPartitions: 1,
+      observer: observability,
+      log: () => undefined,
+    });
+    const url = (path: string) => `http://127.0.0.1:${observability.address.port}${path}`;
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await fetch(url('/readyz'))).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      const bodies: string[] = [];
+      for (const path of ['/metrics', '/readyz', '/livez']) {
+        const response = await fetch(url(path));
+        expect(response.status, path).toBe(200);
+        bodies.push(await response.text());
+      }
+      expect(bodies[0]).toMatch(new RegExp(`saferoads_records_in_total\\{[^}]*topic="${t.car}"[^}]*\\} 1`));
+      for (const body of bodies) expect(body).not.toContain(PASSWORD);
+    } finally {
+      await service.stop();
+      await observability.close();
+    }
+  }, 90_000);
 
   it('never printed the password', () => {
     expect(results.length).toBeGreaterThanOrEqual(4);
