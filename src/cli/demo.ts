@@ -39,7 +39,7 @@ export const DEMO_COMMAND = defineCommand({
       valueName: 'N',
       help: 'incidents (queues) per point and day: far more than real roads have, so a short demo shows some',
     }),
-    http: option({ schema: text(), default: DEFAULT_HTTP_ADDRESS, valueName: 'HOST:PORT|off', help: 'serve /metrics, /livez and /readyz here (as run --http)' }),
+    http: option({ schema: text(), default: DEFAULT_HTTP_ADDRESS, valueName: 'HOST:PORT|off', help: 'serve /metrics, /livez, /readyz and the dashboard API here (as run --http)' }),
     maxBrokerOutage: option({ schema: integer(1), default: DEFAULT_SERVICE_OPTIONS.maxOutageMs / 1000, valueName: 'S', help: 'Kafka unreachable this long (seconds): exit 1 (as run --max-broker-outage)' }),
     // For a secured cluster named by KAFKA_BROKERS (the local broker speaks plaintext only).
     ...SECURITY_OPTIONS,
@@ -64,7 +64,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   const http = parseListenAddress(parsed.values.http, httpFlag);
   // Before the broker: a port in use stops the demo at once (exit 2).
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
-  if (observability) log(`saferoads demo: metrics and health on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz)`);
+  if (observability) log(`saferoads demo: metrics, health and dashboard API on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz, /events, /api/now)`);
   // From here Ctrl-C stops whatever stage the demo is in, and leaves nothing behind: a broker still
   // starting gives up and removes its data; later stages stop in reverse order (the broker last).
   const shutdown = new Shutdown(log);

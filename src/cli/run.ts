@@ -76,7 +76,7 @@ export const RUN_COMMAND = defineCommand({
       schema: text(),
       default: DEFAULT_HTTP_ADDRESS,
       valueName: 'HOST:PORT|off',
-      help: 'serve /metrics (Prometheus), /livez and /readyz here; 0.0.0.0:9464 exposes it beyond this host',
+      help: 'serve /metrics (Prometheus), /livez, /readyz and the dashboard API (/events, /api/*) here; 0.0.0.0:9464 exposes it beyond this host',
     }),
     untilEnd: flag('a finite replay: read every partition to its end offset as of start, close every window up to the last event, commit, exit 0'),
     ...SECURITY_OPTIONS,
@@ -170,7 +170,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   // Before connecting: a port in use stops the program at once (exit 2), and /readyz says "starting"
   // while the broker, the weather catch-up and the first assignment take their time.
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
-  if (observability) log(`saferoads run: metrics and health on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz)`);
+  if (observability) log(`saferoads run: metrics, health and dashboard API on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz, /events, /api/now)`);
   const kafka = await connectKafka(o.brokers, 'run', log, security, { signal: shutdown.signal, logging: ownKafkaLog }).catch(async (error: unknown) => {
     await observability?.close();
     shutdown.dispose();

@@ -1,7 +1,7 @@
 /**
  * The observability HTTP server: `/metrics` (Prometheus text), `/livez` and `/readyz` (JSON
- * `{ok, checks: {name: {ok, detail}}}`, 200 when ok, 503 when not). Plain node:http: three GET
- * routes need no framework.
+ * `{ok, checks: {name: {ok, detail}}}`, 200 when ok, 503 when not), and further routes given
+ * (the dashboard's, src/dashboard/dashboard.ts). Plain node:http: a few GET routes need no framework.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,6 +42,8 @@ export interface HttpHandlers {
   metricsContentType: string;
   liveness(): HealthReport;
   readiness(): HealthReport;
+  /** Further routes (the dashboard's): true when it served the request. */
+  routes?(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<boolean>;
 }
 
 export interface ObservabilityServer {
@@ -90,7 +92,9 @@ function listenError(error: NodeJS.ErrnoException, address: ListenAddress, flag:
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
     return;
@@ -107,9 +111,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
       case '/readyz':
         return json(req, res, h.readiness());
       default:
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /livez, /readyz\n');
+        if (h.routes && (await h.routes(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1))))) return;
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try /metrics, /livez, /readyz${h.routes ? ', /events, /api/now, /api/history?point=ID, /api/heat, /api/health' : ''}\n`);
     }
   } catch (error) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error instanceof Error ? error.message : String(error)}\n`);
   }
 }

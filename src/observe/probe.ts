@@ -20,6 +20,8 @@ export interface ServiceProbe {
   /** Topic names, for labels. */
   readonly carTopic: string;
   readonly weatherTopic: string;
+  /** Seconds between window ends (the window spec's advance). */
+  readonly advanceS?: number;
   /** The weather topic was read up to its end as of the start. */
   weatherCaughtUp(): boolean;
   /** The car partitions this instance owns; undefined before the group's first assignment. */

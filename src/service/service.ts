@@ -10,7 +10,8 @@ import { type Flush, Router } from '../pipeline/router.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
 import type { ServiceMetrics } from '../observe/metrics.js';
-import { NO_OBSERVER } from '../observe/observability.js';
+import { NO_OBSERVER, type ServiceObserver } from '../observe/observability.js';
+import type { RiskRecord } from '../join/types.js';
 import type { ServiceProbe } from '../observe/probe.js';
 import { type Emit, emitter, kafkaLogging, type KafkaLogging } from '../observe/log.js';
 import { encodeRestartPoint, OffsetTracker } from './offsets.js';
@@ -19,6 +20,16 @@ import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './pu
 import { planAssignment } from './restart.js';
 import { BrokerWatch } from './broker-watch.js';
 import { WeatherFeed } from './weather-feed.js';
+
+/** The caller's onRecord and the observer's (the dashboard's history and event stream), both when both are given. */
+function recordHook(onRecord: ((r: RiskRecord) => void) | undefined, observer: ServiceObserver): ((r: RiskRecord) => void) | undefined {
+  const observe = observer.record?.bind(observer);
+  if (observe === undefined || onRecord === undefined) return observe ?? onRecord;
+  return (r) => {
+    observe(r);
+    onRecord(r);
+  };
+}
 
 /** Points whose partitioner mismatch is logged one by one (the rest are counted). */
 const MISMATCH_LOG_LINES = 5;
@@ -211,7 +222,7 @@ export class SaferoadsService {
       commitIntervalMs: options.commitIntervalMs,
       output,
       stats: this.stats,
-      onRecord: options.onRecord,
+      onRecord: recordHook(options.onRecord, observer),
       log: (line) => emit('warn', line),
       onFailure: (error) => this.recordFailure(error),
       failed: () => this.failure !== undefined,
@@ -225,6 +236,7 @@ export class SaferoadsService {
     return {
       carTopic: this.options.carTopic,
       weatherTopic: this.options.weatherTopic,
+      advanceS: this.spec.advanceS,
       weatherCaughtUp: () => this.weather.caughtUp,
       assignment: () => (this.assignmentSeen ? this.pipeline.assigned : undefined),
       rebuilding: () => [...this.pipeline.rebuilding.keys()],
