@@ -64,7 +64,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   const http = parseListenAddress(parsed.values.http, httpFlag);
   // Before the broker: a port in use stops the demo at once (exit 2).
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
-  if (observability) log(`saferoads demo: metrics, health and dashboard API on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz, /events, /api/now)`);
+  if (observability) log(`saferoads demo: dashboard on http://${formatAddress(observability.address)}/ (and /metrics, /livez, /readyz, /events, /api/now)`);
   // From here Ctrl-C stops whatever stage the demo is in, and leaves nothing behind: a broker still
   // starting gives up and removes its data; later stages stop in reverse order (the broker last).
   const shutdown = new Shutdown(log);

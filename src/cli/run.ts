@@ -170,7 +170,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   // Before connecting: a port in use stops the program at once (exit 2), and /readyz says "starting"
   // while the broker, the weather catch-up and the first assignment take their time.
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
-  if (observability) log(`saferoads run: metrics, health and dashboard API on http://${formatAddress(observability.address)} (/metrics, /livez, /readyz, /events, /api/now)`);
+  if (observability) log(`saferoads run: dashboard on http://${formatAddress(observability.address)}/ (and /metrics, /livez, /readyz, /events, /api/now)`);
   const kafka = await connectKafka(o.brokers, 'run', log, security, { signal: shutdown.signal, logging: ownKafkaLog }).catch(async (error: unknown) => {
     await observability?.close();
     shutdown.dispose();

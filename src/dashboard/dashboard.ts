@@ -7,13 +7,20 @@
  *   GET /api/history?point=ID    that point's series in time order (404 for a point with no record)
  *   GET /api/heat?ends=60        scores of points × the last `ends` window ends
  *   GET /api/health              events/s, dead letters by reason, watermark lag, consumer lag
+ *   GET /api/words               score levels and each model feature in words (src/cli/describe.ts)
+ *   GET /                        the page (src/dashboard/page/: plain JS modules, no build step)
+ *   GET /assets/FILE, /vendor/F  the page's files, and uPlot's from node_modules (no CDN: works offline)
  *
  * Fed by the service through ServiceObserver.record: one history row written per record, and the
  * record queued for the event stream only while a client is connected.
  */
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { DEFAULT_RISK_LEVELS, FEATURE_WORDS } from '../cli/describe.js';
 import type { RiskRecord } from '../join/types.js';
 import { METRIC_PREFIX, type PromMetrics } from '../observe/metrics.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import type { ServiceProbe } from '../observe/probe.js';
 import { type HistoryOptions, RecordHistory } from './history.js';
 import { EventStream, type EventStreamOptions } from './stream.js';
@@ -121,8 +128,18 @@ export class Dashboard {
       case '/api/health':
         json(req, res, 200, await this.health());
         return true;
-      default:
-        return false;
+      case '/api/words':
+        json(req, res, 200, { levels: DEFAULT_RISK_LEVELS, features: FEATURE_WORDS });
+        return true;
+      default: {
+        const file = STATIC_FILES[path];
+        if (file === undefined) return false;
+        const body = await readFile(file.path);
+        res
+          .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', 'content-length': body.length })
+          .end(req.method === 'HEAD' ? undefined : body);
+        return true;
+      }
     }
   }
 
@@ -185,6 +202,22 @@ export class Dashboard {
     return (await metric.get()).values;
   }
 }
+
+const PAGE_DIR = join(PACKAGE_ROOT, 'src', 'dashboard', 'page');
+const UPLOT_DIR = join(PACKAGE_ROOT, 'node_modules', 'uplot', 'dist');
+const HTML = 'text/html; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
+/** The page's files by URL path: a fixed list, so no request names a file outside it. */
+const STATIC_FILES: Readonly<Record<string, { path: string; type: string }>> = Object.freeze({
+  '/': { path: join(PAGE_DIR, 'index.html'), type: HTML },
+  '/index.html': { path: join(PAGE_DIR, 'index.html'), type: HTML },
+  '/assets/app.js': { path: join(PAGE_DIR, 'app.js'), type: JS },
+  '/assets/style.css': { path: join(PAGE_DIR, 'style.css'), type: CSS },
+  '/vendor/uplot.iife.min.js': { path: join(UPLOT_DIR, 'uPlot.iife.min.js'), type: JS },
+  '/vendor/uPlot.min.css': { path: join(UPLOT_DIR, 'uPlot.min.css'), type: CSS },
+});
 
 function json(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   const text = `${JSON.stringify(body)}\n`;

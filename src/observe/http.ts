@@ -112,7 +112,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
         return json(req, res, h.readiness());
       default:
         if (h.routes && (await h.routes(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1))))) return;
-        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try /metrics, /livez, /readyz${h.routes ? ', /events, /api/now, /api/history?point=ID, /api/heat, /api/health' : ''}\n`);
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try /metrics, /livez, /readyz${h.routes ? ', /events, /api/now, /api/history?point=ID, /api/heat, /api/health, / (the dashboard page)' : ''}\n`);
     }
   } catch (error) {
     if (res.headersSent) {

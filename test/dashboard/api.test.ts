@@ -94,4 +94,28 @@ describe('dashboard API', () => {
     expect((await get(base, '/api/now')).status).toBe(404);
     expect((await get(base, '/metrics')).status).toBe(200);
   });
+
+  it('serves the page, its assets, uPlot from node_modules and /api/words; nothing outside the list', async () => {
+    const { base } = await start();
+    const page = await get(base, '/');
+    expect(page.status).toBe(200);
+    expect(page.type).toContain('text/html');
+    expect(page.body).toContain('/assets/app.js');
+    expect(page.body).toContain('/vendor/uplot.iife.min.js');
+    for (const [path, type] of [
+      ['/assets/app.js', 'text/javascript'],
+      ['/assets/style.css', 'text/css'],
+      ['/vendor/uplot.iife.min.js', 'text/javascript'],
+      ['/vendor/uPlot.min.css', 'text/css'],
+    ]) {
+      const res = await get(base, path);
+      expect(res.status, path).toBe(200);
+      expect(res.type, path).toContain(type);
+      expect(res.body.length, path).toBeGreaterThan(100);
+    }
+    const words = JSON.parse((await get(base, '/api/words')).body);
+    expect(words.levels).toEqual({ elevated: 0.3, high: 0.6 });
+    expect(words.features.headway_lt_1s_share).toBe('tailgating (gaps < 1 s)');
+    for (const path of ['/assets/../package.json', '/assets/index.html.bak', '/vendor/uPlot.esm.js', '/assets/']) expect((await get(base, path)).status, path).toBe(404);
+  });
 });
