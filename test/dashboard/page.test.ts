@@ -108,6 +108,17 @@ describe('dashboard page in a real browser', () => {
       expect(chart.points).toBeGreaterThan(5);
       expect(riskLevel(chart.maxScore)).toBe('HIGH');
       expect(await page.locator('#contributions tr').count()).toBeGreaterThan(0);
+      // What raised it, over time: the positive contributions stacked, one band per feature; the top
+      // of the stack at the incident's peak is the sum of its positive contributions there.
+      expect(await page.locator('#contrib-series canvas').count()).toBeGreaterThan(0);
+      const stack = (await page.evaluate(
+        '({ features: window.saferoadsContribChart.data.length - 1, points: window.saferoadsContribChart.data[0].length, top: window.saferoadsContribChart.data.at(-1) })',
+      )) as { features: number; points: number; top: number[] };
+      expect(stack.features).toBeGreaterThanOrEqual(3);
+      expect(stack.points).toBe(chart.points);
+      const peakAt = (await page.evaluate('window.saferoadsContribChart.data[0]') as number[]).indexOf(peak.window_end);
+      const positive = Object.values(peak.risk.contributions).reduce((sum, v) => sum + Math.max(0, v), 0);
+      expect(stack.top[peakAt]).toBeCloseTo(positive, 6);
 
       // Health is shown.
       await page.waitForFunction(`Number(document.querySelector('#health')?.dataset.updated) > 0`, undefined, { timeout: 10_000 });

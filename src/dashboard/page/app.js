@@ -206,7 +206,57 @@ function drawSeries() {
   chart = new uPlot(opts, seriesData(h), el);
   window.saferoadsChart = chart;
   el.dataset.points = String(h.window_end.length);
+  drawContributions();
   renderPointInfo();
+}
+
+/** Distinct colours for the stacked contributions (one per feature that ever raised the score). */
+const STACK_COLOURS = ['#c62828', '#ef6c00', '#f9a825', '#2e7d32', '#00838f', '#1565c0', '#6a1b9a', '#ad1457', '#5d4037', '#546e7a', '#9e9d24', '#4527a0'];
+let contribChart = null;
+
+/**
+ * What raised the score, over time: each feature's positive contribution (logit units) stacked, so
+ * a queue forming shows as a growing band of "sudden slow-down" and "tailgating" under the score.
+ */
+function contributionData(h) {
+  const names = Object.keys(h.contributions).filter((n) => h.contributions[n].some((v) => v > 0));
+  const n = h.window_end.length;
+  const stacked = [];
+  const running = new Array(n).fill(0);
+  for (const name of names) {
+    for (let i = 0; i < n; i++) running[i] += Math.max(0, h.contributions[name][i] ?? 0);
+    stacked.push(running.slice());
+  }
+  return { names, data: [h.window_end, ...stacked] };
+}
+
+function drawContributions() {
+  const h = selectedHistory;
+  const el = $('contrib-series');
+  if (contribChart) contribChart.destroy();
+  contribChart = null;
+  el.innerHTML = '';
+  const { names, data } = contributionData(h);
+  el.dataset.features = String(names.length);
+  el.dataset.points = String(h.window_end.length);
+  if (names.length === 0) return;
+  const series = [{}];
+  const bands = [];
+  names.forEach((name, i) => {
+    const colour = STACK_COLOURS[i % STACK_COLOURS.length];
+    series.push({ label: words[name] ?? name, stroke: colour, fill: `${colour}55`, width: 1 });
+    if (i > 0) bands.push({ series: [i + 1, i], fill: `${colour}55` });
+  });
+  // The lowest band fills down to 0; each next one only between itself and the one below.
+  series.forEach((s, i) => {
+    if (i > 1) delete s.fill;
+  });
+  contribChart = new uPlot(
+    { width: Math.max(el.clientWidth, 400), height: 180, scales: { x: { time: true } }, series, bands, axes: [{}, { label: 'raised by (logit)' }] },
+    data,
+    el,
+  );
+  window.saferoadsContribChart = contribChart;
 }
 
 function appendToSeries(r) {
@@ -219,6 +269,7 @@ function appendToSeries(r) {
     chart.setData(seriesData(h));
     $('series').dataset.points = String(h.window_end.length);
   }
+  drawContributions();
   renderPointInfo();
 }
 
