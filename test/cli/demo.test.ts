@@ -1,5 +1,6 @@
 /**
  * `npm start` (saferoads demo) as a new user runs it: its own broker, readable scores with a legend,
+ * the dashboard's address with the demo's points on it,
  * and Ctrl-C — sent to the whole process group, as a terminal does — ending it with one summary line,
  * none of the Kafka client's errors, no broker and no temporary folder left behind.
  */
@@ -11,10 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { built, kafkaBrokerPids, waitUntil } from '../kafka/local/processes.js';
 
 describe('saferoads demo', () => {
-  it('prints the legend and readable scores; Ctrl-C to the process group stops everything cleanly', async () => {
+  it('prints the legend and readable scores, serves its dashboard; Ctrl-C to the process group stops everything cleanly', async () => {
     // A temporary folder of its own (os.tmpdir() honours TMPDIR): other tests' directories do not count.
     const tmp = mkdtempSync(join(tmpdir(), 'saferoads-demo-test-'));
-    const child = spawn(process.execPath, [built('src/cli/main.js'), 'demo', '--http', 'off'], {
+    const child = spawn(process.execPath, [built('src/cli/main.js'), 'demo', '--http', '127.0.0.1:0'], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: tmp, SAFEROADS_KAFKA_MODE: 'jvm' },
       stdio: ['ignore', 'pipe', 'pipe'],
       // A process group of its own, as a shell gives a foreground job.
@@ -29,6 +30,14 @@ describe('saferoads demo', () => {
       // The backfill's windows come out as soon as the service reads them.
       const scored = await waitUntil(() => stdout.split('\n').length > 6, 90_000);
       expect(scored, `no scores printed:\n${stderr}`).toBe(true);
+      // It says where its dashboard is, and the page there shows the demo's eight points.
+      const url = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+      expect(url, stderr).toBeDefined();
+      const page = await fetch(url!);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="tiles"');
+      const now = (await (await fetch(`${url}api/now`)).json()) as { point_id: string }[];
+      expect(now.map((r) => r.point_id).sort()).toEqual(['P0001', 'P0002', 'P0003', 'P0004', 'P0005', 'P0006', 'P0007', 'P0008']);
       process.kill(-child.pid!, 'SIGINT');
       expect(await exited).toBe(0);
 
