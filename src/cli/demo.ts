@@ -69,12 +69,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
   // starting gives up and removes its data; later stages stop in reverse order (the broker last).
   const shutdown = new Shutdown(log);
   log('saferoads demo: starting Kafka…');
-  const cluster = await acquireCluster(process.env, {}, shutdown.signal).catch(async (error: unknown) => {
-    await observability?.close();
-    shutdown.dispose();
-    if (shutdown.stopping) return undefined;
-    throw error;
-  });
+  const cluster = await shutdown.startStep(acquireCluster(process.env, {}, shutdown.signal), async () => observability?.close());
   if (cluster === undefined) {
     log('saferoads demo: stopped during start-up');
     return 0;

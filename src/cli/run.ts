@@ -171,12 +171,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   // while the broker, the weather catch-up and the first assignment take their time.
   const observability = http === null ? undefined : await Observability.start(http, { flag: httpFlag });
   if (observability) log(`saferoads run: dashboard on http://${formatAddress(observability.address)}/ (and /metrics, /livez, /readyz, /events, /api/now)`);
-  const kafka = await connectKafka(o.brokers, 'run', log, security, { signal: shutdown.signal, logging: ownKafkaLog }).catch(async (error: unknown) => {
-    await observability?.close();
-    shutdown.dispose();
-    if (shutdown.stopping) return undefined;
-    throw error;
-  });
+  const kafka = await shutdown.startStep(connectKafka(o.brokers, 'run', log, security, { signal: shutdown.signal, logging: ownKafkaLog }), async () => observability?.close());
   if (kafka === undefined) {
     log('saferoads run: stopped during start-up');
     return 0;

@@ -55,6 +55,22 @@ export class Shutdown {
     this.dirs.clear();
   }
 
+  /**
+   * A start-up step a signal may cancel (it gets `signal`): its value; undefined when a signal
+   * stopped it. Either way but success, `undo` runs and the command is done (dispose); an error
+   * that no signal caused is thrown on.
+   */
+  async startStep<T>(step: Promise<T>, undo: () => Promise<void> = async () => undefined): Promise<T | undefined> {
+    try {
+      return await step;
+    } catch (error) {
+      await undo();
+      this.dispose();
+      if (this.stopping) return undefined;
+      throw error;
+    }
+  }
+
   /** Removes the temporary directories and the signal handlers (the command is done). */
   dispose(): void {
     this.removeTempDirs();
