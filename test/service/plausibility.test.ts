@@ -11,9 +11,8 @@ import {
   parseRows,
   produce,
   readTopic,
-  startService,
+  runUntilEnd,
   uniqueTopics,
-  waitFor,
   weatherRecords,
 } from './scenario.js';
 
@@ -42,13 +41,7 @@ describe('implausible windows end to end (real broker)', () => {
     await produce(t.weather, weatherRecords(d.weather));
     await produce(t.car, jsonRecords(d, events));
     const lastEnd = expectedLastEnd(d, events);
-    const service = await startService(t, d, 2);
-    try {
-      await waitFor(() => service.stats.lastEnd === lastEnd, 60_000, `window end ${lastEnd} (at ${service.stats.lastEnd})`);
-      await service.idle();
-    } finally {
-      await service.stop();
-    }
+    const service = await runUntilEnd(t, d, 2, lastEnd);
     expect(service.stats.deadLetters).toBe(0);
     const rows = [...byKey(parseRows(await readTopic(t.output, service.stats.rowsOut))).values()];
 

@@ -289,3 +289,20 @@ export async function replayToEnd(t: Topics, d: Dataset, shards: number, extra: 
   }
   return service;
 }
+
+/** Starts the service and lets it run until window end `lastEnd` is published and it is idle; then stops it. */
+export async function runUntilEnd(t: Topics, d: Dataset, shards: number, lastEnd: number): Promise<SaferoadsService> {
+  const service = await startService(t, d, shards);
+  try {
+    await waitFor(() => service.stats.lastEnd === lastEnd, 60_000, `window end ${lastEnd} (at ${service.stats.lastEnd})`);
+    await service.idle();
+  } finally {
+    await service.stop();
+  }
+  return service;
+}
+
+/** The last window end a finite replay (untilEnd) publishes: the end of the pane holding the last event. */
+export function replayLastEnd(events: readonly SeedLoopEvent[]): number {
+  return (Math.floor(Math.max(...events.map((e) => e.timestamp_out_2)) / 60) + 1) * 60;
+}

@@ -14,7 +14,9 @@ import {
   partitionOf,
   produce,
   readTopic,
+  replayLastEnd,
   replayToEnd,
+  runUntilEnd,
   startService,
   uniqueTopics,
   waitFor,
@@ -31,13 +33,7 @@ async function runOnce(format: 'json' | 'flatbuffers', shards: number): Promise<
   await produce(t.weather, weatherRecords(data.weather));
   await produce(t.car, format === 'json' ? jsonRecords(data, data.events) : flatBufferRecords(data, data.events));
   const lastEnd = expectedLastEnd(data, data.events);
-  const service = await startService(t, data, shards);
-  try {
-    await waitFor(() => service.stats.lastEnd === lastEnd, 60_000, `window end ${lastEnd} (at ${service.stats.lastEnd})`);
-    await service.idle();
-  } finally {
-    await service.stop();
-  }
+  const service = await runUntilEnd(t, data, shards, lastEnd);
   expect(service.stats.deadLetters).toBe(0);
   const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
   expectRowsMatchReference(rows, data, data.events, data.weather, data.startS, lastEnd);
@@ -63,7 +59,6 @@ describe('the streaming service end to end (real broker)', () => {
   });
 });
 
-/** The same dataset with point ids 1..n (CSV and events), as the seed's table and generator have them. */
 describe('a finite replay (untilEnd)', () => {
   it('reads every partition to its end, publishes every window up to the last event, commits, and finishes', async () => {
     const t = uniqueTopics();
@@ -72,8 +67,7 @@ describe('a finite replay (untilEnd)', () => {
     await produce(t.car, jsonRecords(data, data.events));
     // Every window up to the end of the pane holding the last event, not only those the watermark
     // (the slowest partition − grace) would close in a live stream.
-    const lastEvent = Math.max(...data.events.map((e) => e.timestamp_out_2));
-    const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
+    const lastEnd = replayLastEnd(data.events);
     expect(lastEnd).toBeGreaterThan(expectedLastEnd(data, data.events));
     const service = await replayToEnd(t, data, 2);
     expect(service.stats.lastEnd).toBe(lastEnd);
@@ -95,8 +89,7 @@ describe('a replay of many hours joins the weather exactly like live operation',
     await createTopics(t);
     await produce(t.weather, weatherRecords(long.weather));
     await produce(t.car, jsonRecords(long, long.events));
-    const lastEvent = Math.max(...long.events.map((e) => e.timestamp_out_2));
-    const lastEnd = (Math.floor(lastEvent / 60) + 1) * 60;
+    const lastEnd = replayLastEnd(long.events);
     const service = await replayToEnd(t, long, 1);
     const rows = byKey(parseRows(await readTopic(t.output, service.stats.rowsOut)));
     // Checks every row's statistics and its weather (the latest reading at or before its end).
