@@ -1,17 +1,19 @@
 /**
  * Suite "shards": the host stage and the sharded WASM kernels without Kafka. Admission, ShardPool,
- * OffsetTracker and Router are wired exactly as SaferoadsService.start wires them; the input is the
+ * OffsetTracker and Dispatcher are wired as SaferoadsService wires them; the input is the
  * bench dataset as kafkajs would deliver it (per partition, ~1 MiB batches of IncomingRecords, fed
  * round-robin over the partitions); every Flush's results are awaited in order like
  * SaferoadsService.drain, INCLUDING the join (RiskRecordBuilder.build + JSON.stringify per row) —
- * only the Kafka produce is left out. A parked partition (watermark alignment) is not fed until the
- * router unparks it, as the service pauses its fetch.
+ * only the Kafka produce is left out. A parked partition (watermark alignment) is not fed until its
+ * shard unparks it, as the service pauses its fetch.
  */
 import { availableParallelism } from 'node:os';
-import { Admission } from '../../src/pipeline/admission.js';
+import { ROW_POINT } from '../../src/kernel/contract.js';
+import { Admission, type PartitionStart } from '../../src/pipeline/admission.js';
 import type { DeadLetter } from '../../src/pipeline/dead-letter.js';
+import { Dispatcher, type Flush } from '../../src/pipeline/dispatcher.js';
 import { RiskRecordBuilder } from '../../src/pipeline/output.js';
-import { type Flush, Router } from '../../src/pipeline/router.js';
+import { OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { OffsetTracker } from '../../src/service/offsets.js';
 import { prepareService } from '../../src/service/service.js';
@@ -57,14 +59,22 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
   const nowS = Date.now() / 1000;
   const pool = new ShardPool(shards);
   try {
-    await pool.init(
-      { spec: { ...spec }, pointCapacity: Math.max(points.points.length, 1), partitions: PARTITIONS, startWallClockS: nowS },
-      points.points.map((p) => ({ index: p.index, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
-    );
     const n = points.points.length;
+    // The dataset puts point i on partition i % PARTITIONS: that is each point's key partition here.
+    const keyPartition = Int32Array.from(points.points, (p) => p.index % PARTITIONS);
+    await pool.init(
+      { spec: { ...spec }, pointCapacity: Math.max(n, 1), partitions: PARTITIONS, startWallClockS: nowS, keyPartition },
+      points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
+    );
+    const all = Array.from({ length: PARTITIONS }, (_, p) => p);
     const admission = new Admission(spec, PARTITIONS, nowS, (i) => i >= 0 && i < n);
     const offsets = new OffsetTracker(PARTITIONS, spec.ringPanes + 2);
-    const router = new Router(admission, pool, points, offsets, spec.advanceS, PARTITIONS);
+    const shardOfPartition = ShardPool.partitionShards(all, PARTITIONS, shards);
+    const learned = new SharedArrayBuffer(4 * Math.max(n, 1));
+    new Int32Array(learned).fill(-1);
+    const start: PartitionStart = { resumed: false, publishedThrough: -Infinity, maxEventTime: -Infinity, caughtUp: false };
+    await pool.assign(shardOfPartition, learned, all.map((slot) => ({ slot, ...start, readFrom: 0, replayUntil: 0 })), nowS);
+    admission.setAssigned(all, new Map(all.map((p) => [p, start])), nowS);
     const output = new RiskRecordBuilder(spec, points, calendar, model);
     await pool.broadcastWeather(d.weather);
 
@@ -73,17 +83,21 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
     let lastEnd = NaN;
     let firstEnd = NaN;
     const dead: DeadLetter[] = [];
+    let failure: unknown;
+    let chain = Promise.resolve();
+    // As the publisher: one row per point and window end, from the shard that reads its partition.
     const drain = async (flushes: Flush[]) => {
       for (const flush of flushes) {
         const results = await Promise.all(flush.results);
-        for (const result of results) {
+        results.forEach((result, shard) => {
           for (let row = 0; row < result.rowCount; row++) {
+            const point = result.rows[row * OUT_ROW_F64 + ROW_POINT];
+            if (shardOfPartition[keyPartition[point]] !== shard) continue;
             const record = output.build(result.rows, row);
             bytesOut += JSON.stringify(record).length;
+            rows++;
           }
-          rows += result.rowCount;
-          if (result.rejections.length > 0) throw new Error(`shard kernel refused ${result.rejections.length / 2} events`);
-        }
+        });
         for (const end of flush.finalEnds) {
           if (!(end <= lastEnd)) lastEnd = end;
           if (!(end >= firstEnd)) firstEnd = end;
@@ -91,10 +105,16 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
       }
     };
     const parked = new Array<boolean>(PARTITIONS).fill(false);
+    const dispatcher = new Dispatcher(admission, pool, offsets, shardOfPartition, {
+      output: (flushes, d) => {
+        dead.push(...d);
+        chain = chain.then(() => drain(flushes));
+      },
+      parked: (slot, isParked) => (parked[slot] = isParked),
+      learned: () => undefined,
+      failed: (error) => (failure ??= error),
+    });
     const next = new Array<number>(PARTITIONS).fill(0);
-    const applyParking = () => {
-      for (const [p, isParked] of router.takeParkChanges()) parked[p] = isParked;
-    };
 
     const began = performance.now();
     let p = 0;
@@ -102,23 +122,24 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
       let fed = false;
       for (let k = 0; k < PARTITIONS && !fed; k++, p = (p + 1) % PARTITIONS) {
         if (parked[p] || next[p] >= data.batches[p].length) continue;
-        const flushes: Flush[] = [];
-        router.route(data.batches[p][next[p]++], p, Date.now() / 1000, flushes, dead);
-        applyParking();
-        await drain(flushes);
+        dispatcher.send(data.batches[p][next[p]++], p, Date.now() / 1000);
+        await dispatcher.room(p);
         fed = true;
       }
+      if (failure !== undefined) throw failure;
       if (fed) continue;
+      await dispatcher.drained();
       if (next.every((x, q) => x >= data.batches[q].length)) break;
       // Every partition with input left is parked: let the wall clock move (idle partitions).
-      const flushes: Flush[] = [];
-      router.tick(Date.now() / 1000, flushes, dead);
-      applyParking();
-      await drain(flushes);
+      dispatcher.tick(Date.now() / 1000);
+      await dispatcher.drained();
       if (parked.every((x, q) => x || next[q] >= data.batches[q].length)) throw new Error('shards suite: every partition with input left is parked');
     }
+    await dispatcher.drained();
+    await chain;
     const seconds = (performance.now() - began) / 1000;
     const want = data.expected;
+    if (failure !== undefined) throw failure;
     if (dead.length > 0) throw new Error(`shards suite: ${dead.length} dead letters (first: ${dead[0].reason} ${dead[0].detail})`);
     if (rows !== want.rows || lastEnd !== want.lastEnd || firstEnd !== want.firstEnd) {
       throw new Error(

@@ -10,7 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REASON_NAMES, Reason } from '../kernel/contract.js';
 import { INVALID_JSON, MISSING_FIELD, UNKNOWN_POINT_ID, WRONG_TYPE } from '../codec/seed-json.js';
-import { KEY_MISMATCH, POINT_ON_TWO_PARTITIONS } from '../pipeline/router.js';
+import { KEY_MISMATCH, POINT_ON_TWO_PARTITIONS } from '../pipeline/partition-router.js';
 import { WeatherRejectReason } from '../weather/decode.js';
 import type { ServiceProbe } from './probe.js';
 

@@ -82,6 +82,12 @@ export class Admission {
     startWallClockS: number,
     /** Which dense point indexes exist (registered points). */
     private readonly pointKnown: (point: number) => boolean,
+    /**
+     * A shard's admission (true): it decides for the partitions it reads, but the stream's start and
+     * W are the host's (`follow`); its own events never move W. The host's admission (false) learns
+     * each partition's progress from the shards' reports (`report`).
+     */
+    private readonly followsHost = false,
   ) {
     this.partitionMax = new Float64Array(partitions).fill(-Infinity);
     this.floorW = new Float64Array(partitions).fill(-Infinity);
@@ -253,7 +259,7 @@ export class Admission {
   }
 
   private tryStart(nowS: number): void {
-    if (this.started) return;
+    if (this.started || this.followsHost) return;
     let w0 = Infinity;
     for (let p = 0; p < this.assigned.length; p++) {
       if (!this.assigned[p]) continue;
@@ -300,6 +306,7 @@ export class Admission {
 
   /** W = max(W, min over non-idle partitions of their watermarks). */
   private updateWatermark(nowS: number): void {
+    if (this.followsHost) return;
     const { graceS } = this.spec;
     let candidate = Infinity;
     let active = 0;
@@ -317,6 +324,41 @@ export class Admission {
     this.scannedAtS = nowS;
     if (!this.started || active === 0 || candidate <= this.wm) return;
     this.wm = candidate;
+  }
+
+  /**
+   * A shard's admission: the host started the stream at `startW` (NaN: already told) and W is now
+   * `w`; window ends up to W are final in this shard's kernel.
+   */
+  follow(startW: number, w: number): void {
+    const { advanceS } = this.spec;
+    if (!this.started) {
+      if (Number.isNaN(startW)) return;
+      this.startWatermarkS = startW;
+      this.nextEndS = (Math.floor(startW / advanceS) + 1) * advanceS;
+      this.wm = Math.max(this.wm, startW);
+    }
+    if (w > this.wm) this.wm = w;
+    while (this.nextEndS <= this.wm) this.nextEndS += advanceS;
+  }
+
+  /**
+   * The host's admission: what a shard decided for `slot` — its first checked event's time (NaN:
+   * not seen yet) and its largest admitted event time. Same effect as the shard's own
+   * `noteFirst` / `observe` calls for those events, in one step per report.
+   */
+  report(slot: number, firstTime: number, maxEventTime: number, nowS: number): void {
+    if (!Number.isNaN(firstTime) && !this.started) this.noteFirst(slot, firstTime, nowS);
+    if (maxEventTime > this.partitionMax[slot]) {
+      this.partitionMax[slot] = maxEventTime;
+      this.scannedAtS = NaN;
+    }
+    if (this.started) this.updateWatermark(nowS);
+  }
+
+  /** The first checked event time of `slot` before the start (NaN: none seen). */
+  firstEventTime(slot: number): number {
+    return this.firstTime[slot];
   }
 
   /** True when a window end became final and was not taken yet. */

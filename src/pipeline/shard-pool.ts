@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { WeatherReading } from '../join/types.js';
 import type { ShardStatus } from '../observe/probe.js';
-import type { InitTask, SegmentResult, ShardPoint, ShardTask } from './shard-protocol.js';
+import type { InitTask, ShardPartitionStart, ShardPoint, ShardReport, ShardTask } from './shard-protocol.js';
 
 /** Worker threads run built JavaScript: dist/ holds it whether the host runs from src/ or dist/. */
 export const SHARD_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'pipeline', 'shard-worker.js');
@@ -11,7 +11,10 @@ export const SHARD_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'pipeline', 'shard
 /**
  * N shards, each a Piscina pool of exactly one thread. Piscina's balancer would send a task to the
  * least busy worker; a shard's kernel state lives in one thread, so routing is explicit: a pool per
- * shard, whose FIFO queue also keeps each shard's segments and weather updates in order.
+ * shard, whose FIFO queue also keeps each shard's batches, W advances and weather updates in order.
+ *
+ * A shard reads whole partitions: the assigned partitions are dealt round-robin over the shards
+ * (more partitions than shards balance best).
  */
 export class ShardPool {
   private readonly pools: Piscina<ShardTask, unknown>[];
@@ -44,25 +47,16 @@ export class ShardPool {
     );
   }
 
-  /** The shard that owns a dense point index. */
-  static shardOf(point: number, shards: number): number {
-    return point % shards;
+  /** Per partition slot: the shard that reads it (-1: not assigned), assigned slots dealt in order. */
+  static partitionShards(assigned: readonly number[], partitions: number, shards: number): Int32Array {
+    const out = new Int32Array(partitions).fill(-1);
+    [...assigned].sort((a, b) => a - b).forEach((slot, k) => (out[slot] = k % shards));
+    return out;
   }
 
-  async init(
-    base: Omit<InitTask, 'kind' | 'shard' | 'points'>,
-    points: readonly ShardPoint[],
-  ): Promise<{ bytesPerPoint: number; memoryBytes: number }[]> {
+  async init(base: Omit<InitTask, 'kind' | 'shard' | 'points'>, points: readonly ShardPoint[]): Promise<{ bytesPerPoint: number; memoryBytes: number }[]> {
     const sizes = await Promise.all(
-      this.pools.map(
-        (_, shard) =>
-          this.run(shard, {
-            kind: 'init',
-            shard,
-            ...base,
-            points: points.filter((p) => ShardPool.shardOf(p.index, this.shards) === shard),
-          }) as Promise<{ bytesPerPoint: number; memoryBytes: number }>,
-      ),
+      this.pools.map((_, shard) => this.run(shard, { kind: 'init', shard, ...base, points: [...points] }) as Promise<{ bytesPerPoint: number; memoryBytes: number }>),
     );
     sizes.forEach((size, shard) => (this.kernelBytes[shard] = size.memoryBytes));
     return sizes;
@@ -73,12 +67,24 @@ export class ShardPool {
     return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'weather', readings })));
   }
 
-  segment(shard: number, buffer: ArrayBuffer, count: number, nowS: number, startAt: number, advanceTo: number): Promise<SegmentResult> {
-    return this.run(shard, { kind: 'segment', buffer, count, nowS, startAt, advanceTo }, [buffer]) as Promise<SegmentResult>;
+  /** A fetched batch for the shard that reads its partition (the buffers are moved, not copied). */
+  records(shard: number, task: Extract<ShardTask, { kind: 'records' }>): Promise<ShardReport> {
+    return this.run(shard, task, [task.values, task.keys]) as Promise<ShardReport>;
   }
 
-  reset(): Promise<unknown[]> {
-    return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'reset' })));
+  /** W moved (and the stream started at `startAt`, NaN after): the shard emits what became final. */
+  advance(shard: number, startAt: number, advanceTo: number, nowS: number): Promise<ShardReport> {
+    return this.run(shard, { kind: 'advance', startAt, advanceTo, nowS }) as Promise<ShardReport>;
+  }
+
+  /** A new assignment: every shard forgets its window state and reads its share of `starts`. */
+  assign(shardOfPartition: Int32Array, learned: SharedArrayBuffer, starts: ShardPartitionStart[], nowS: number): Promise<unknown[]> {
+    return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'assign', shardOfPartition, learned, starts, nowS })));
+  }
+
+  /** Tasks submitted to `shard` and not finished. */
+  pendingOf(shard: number): number {
+    return this.pending[shard];
   }
 
   /** Each shard's thread, queue and kernel memory, as of now (read by health checks and metrics). */

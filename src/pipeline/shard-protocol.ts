@@ -1,18 +1,24 @@
 import { ROW_F64 } from '../kernel/contract.js';
 import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import type { WeatherReading } from '../join/types.js';
+import type { PartitionStart } from './admission.js';
 
 /**
- * Messages between the host and a shard worker. Every shard owns one kernel and the points routed
- * to it; the host sends it segments of admitted events followed by the watermark to advance to.
+ * Messages between the host and a shard worker. A shard owns whole partitions (Kafka Streams' task
+ * model): the host hands it each fetched batch of its partitions as raw bytes, and the shard
+ * decodes, checks, admits and windows the events itself. The host only combines the per-partition
+ * progress the shards report into the stream watermark W and tells every shard how far windows may
+ * close. Per event, the host does nothing.
  */
 
 export interface ShardPoint {
   index: number;
+  pointId: string;
   allowedSpeedKmh: number | null;
   station: string;
 }
 
+/** Once per process: every shard knows every point (a point lives where its events arrive). */
 export interface InitTask {
   kind: 'init';
   shard: number;
@@ -21,7 +27,34 @@ export interface InitTask {
   partitions: number;
   startWallClockS: number;
   points: ShardPoint[];
+  /** Per point: the partition its key goes to with --partitioner (where its rows belong until seen). */
+  keyPartition: Int32Array;
   wasmPath?: string;
+}
+
+/** Where one partition a shard reads starts (the host's plan, restart.ts). */
+export interface ShardPartitionStart extends PartitionStart {
+  slot: number;
+  /** First offset read, and records before `replayUntil` are re-read (their dead letters were written). */
+  readFrom: number;
+  replayUntil: number;
+}
+
+/**
+ * A new assignment: forget all window state (the partitions are re-read from their restart points)
+ * and read `starts`' partitions from now on.
+ */
+export interface AssignTask {
+  kind: 'assign';
+  /** Per partition slot: the shard that reads it (-1: not this instance's). */
+  shardOfPartition: Int32Array;
+  /**
+   * Per point (shared by the host and every shard, Int32): the partition its events arrived on
+   * first, -1 until then. Written once per point by the shard that admits its first event.
+   */
+  learned: SharedArrayBuffer;
+  starts: ShardPartitionStart[];
+  nowS: number;
 }
 
 export interface WeatherTask {
@@ -30,25 +63,35 @@ export interface WeatherTask {
 }
 
 /**
- * Admitted events (packed columns, see columns.ts). The shard first starts its kernel at `startAt`
- * (its first task only; NaN otherwise), ingests the events, then raises W to `advanceTo` (NaN:
- * leave W), emitting the window ends that became final.
+ * One fetched batch of one partition, as bytes: record k's value is values[valueEnds[k-1] ..
+ * valueEnds[k]) (valueEnds[-1] = 0; a null value has valueNull[k] = 1), its key likewise.
  */
-export interface SegmentTask {
-  kind: 'segment';
-  buffer: ArrayBuffer;
+export interface RecordsTask {
+  kind: 'records';
+  slot: number;
   count: number;
+  values: ArrayBuffer;
+  valueEnds: Int32Array;
+  keys: ArrayBuffer;
+  keyEnds: Int32Array;
+  /** 1: null value (k), 2: null key, 3: both. */
+  nulls: Uint8Array;
+  offsets: Float64Array;
   nowS: number;
+}
+
+/**
+ * The host's W moved (or the stream started: `startAt` is the W it started at, NaN after): emit the
+ * window ends up to `advanceTo`, then retry partitions parked behind W.
+ */
+export interface AdvanceTask {
+  kind: 'advance';
   startAt: number;
   advanceTo: number;
+  nowS: number;
 }
 
-/** Forget all window state (partitions were reassigned; the host rebuilds from the input). */
-export interface ResetTask {
-  kind: 'reset';
-}
-
-export type ShardTask = InitTask | WeatherTask | SegmentTask | ResetTask;
+export type ShardTask = InitTask | AssignTask | WeatherTask | RecordsTask | AdvanceTask;
 
 /**
  * Weather appended to each kernel row by the shard: [present (1|0), timestamp, temp, snow, rain,
@@ -60,11 +103,36 @@ export const WEATHER_F64 = 8;
 export const OUT_ROW_WEATHER = ROW_F64;
 export const OUT_ROW_F64 = ROW_F64 + WEATHER_F64;
 
-export interface SegmentResult {
+/** What a shard decided for one partition since its last report. */
+export interface PartitionReport {
+  slot: number;
+  /** The first checked event's time before the start (NaN: none, or already reported). */
+  firstTime: number;
+  maxEventTime: number;
+  /** Records wait in the shard (the partition runs ahead of W): the host pauses fetching it. */
+  parked: boolean;
+  /** OffsetTracker.snapshot of the partition (position, restart-point ring). */
+  offsets: Float64Array;
+}
+
+/** A record (or events inside a FlatBuffers record) the shard refused. */
+export interface ShardDeadLetter {
+  slot: number;
+  offset: number;
+  reason: string;
+  detail: string;
+  events?: [number, string][];
+}
+
+export interface ShardReport {
   /** rowCount rows of OUT_ROW_F64 values: the kernel row, then the weather block. */
   rows: Float64Array;
   rowCount: number;
-  /** (index in the segment, reason) pairs of events the kernel refused. */
-  rejections: Int32Array;
   finalEnds: number[];
+  partitions: PartitionReport[];
+  dead: ShardDeadLetter[];
+  /** (point, slot) pairs: points whose first event this shard admitted. */
+  learned: number[];
+  /** Events admitted into the kernel. */
+  admitted: number;
 }

@@ -1,27 +1,44 @@
 /**
- * A shard: one Piscina worker thread owning one WASM window kernel and the points routed to it.
- * Piscina runs this module's default export for each task; module state persists because every
- * shard pool has exactly one thread that never idles out.
+ * A shard: one Piscina worker thread owning one WASM window kernel and the partitions the host
+ * gives it. Piscina runs this module's default export for each task; module state persists because
+ * every shard pool has exactly one thread that never idles out.
+ *
+ * Per task the shard decodes and admits a fetched batch (PartitionRouter) and ingests what it
+ * admitted, or emits the window ends the host's W made final; every task returns a ShardReport.
  */
 import { ROW_F64, ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
 import type { KernelOutputSink, KernelOutputSlice } from '../kernel/wasm-kernel.js';
 import { WasmKernel } from '../kernel/wasm-kernel.js';
-import { windowSpec } from '../kernel/window-spec.js';
+import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
-import { viewPackedColumns } from './columns.js';
+import { PackedColumns } from './columns.js';
+import { type AdmittedSink, PartitionRouter } from './partition-router.js';
 import {
   OUT_ROW_F64,
   OUT_ROW_WEATHER,
+  type AdvanceTask,
+  type AssignTask,
   type InitTask,
-  type SegmentResult,
-  type SegmentTask,
+  type RecordsTask,
+  type ShardReport,
   type ShardTask,
 } from './shard-protocol.js';
 
+/** Admitted events handed to the kernel at once (also the most a parked record can hold back). */
+const INGEST_CAPACITY = 16_384;
+
 interface ShardState {
+  shard: number;
+  spec: WindowSpec;
   kernel: WasmKernel;
-  /** Station of each dense point index (only this shard's points are set). */
+  router: PartitionRouter;
+  admitted: AdmittedSink;
+  /** Station of each dense point index. */
   stationOf: string[];
+  keyPartition: Int32Array;
+  /** Per partition slot: the shard that reads it (-1: another instance's). */
+  shardOfPartition: Int32Array;
+  learned: Int32Array<ArrayBufferLike>;
   weather: WeatherHistory;
 }
 
@@ -30,20 +47,29 @@ let state: ShardState | undefined;
 /**
  * Collects kernel output slices into one growing f64 block with the weather appended per row.
  * Reused across tasks; only the returned result is allocated (exactly sized, then transferred).
+ *
+ * Rows: every shard's kernel holds every point, but only the shards a point may live on emit its
+ * row — the shard of the partition its key goes to and the shard of the partition its events
+ * arrived on (they differ only when the producers' partitioner is not --partitioner). The host
+ * keeps one row per point and window end (publisher.ts).
  */
-class SegmentSink implements KernelOutputSink {
+class ReportSink implements KernelOutputSink {
   rows = new Float64Array(OUT_ROW_F64 * 1024);
   rowCount = 0;
-  rejections = new Int32Array(2 * 256);
-  rejectionCount = 0;
   finalEnds: number[] = [];
 
   constructor(private readonly shard: () => ShardState) {}
 
   reset(): void {
     this.rowCount = 0;
-    this.rejectionCount = 0;
     this.finalEnds = [];
+  }
+
+  private emits(s: ShardState, point: number): boolean {
+    const me = s.shard;
+    if (s.shardOfPartition[s.keyPartition[point]] === me) return true;
+    const seen = Atomics.load(s.learned, point);
+    return seen >= 0 && s.shardOfPartition[seen] === me;
   }
 
   onOutput(slice: KernelOutputSlice): void {
@@ -53,34 +79,28 @@ class SegmentSink implements KernelOutputSink {
       bigger.set(this.rows.subarray(0, this.rowCount * OUT_ROW_F64));
       this.rows = bigger;
     }
+    let n = this.rowCount;
     for (let r = 0; r < slice.rowCount; r++) {
       const from = r * ROW_F64;
-      const to = (this.rowCount + r) * OUT_ROW_F64;
-      this.rows.set(slice.rows.subarray(from, from + ROW_F64), to);
       const point = slice.rows[from + ROW_POINT];
+      if (!this.emits(s, point)) continue;
+      const to = n * OUT_ROW_F64;
+      this.rows.set(slice.rows.subarray(from, from + ROW_F64), to);
       const end = slice.rows[from + ROW_WINDOW_END];
       writeWeather(this.rows, to + OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
+      n++;
     }
-    this.rowCount += slice.rowCount;
-    if ((this.rejectionCount + slice.rejectionCount) * 2 > this.rejections.length) {
-      const bigger = new Int32Array(Math.max(this.rejections.length * 2, (this.rejectionCount + slice.rejectionCount) * 2));
-      bigger.set(this.rejections.subarray(0, this.rejectionCount * 2));
-      this.rejections = bigger;
-    }
-    for (let k = 0; k < slice.rejectionCount; k++) {
-      this.rejections[(this.rejectionCount + k) * 2] = slice.rejections[2 * k] + slice.rejectionBase;
-      this.rejections[(this.rejectionCount + k) * 2 + 1] = slice.rejections[2 * k + 1];
-    }
-    this.rejectionCount += slice.rejectionCount;
+    this.rowCount = n;
+    for (let k = 0; k < slice.rejectionCount; k++) s.router.kernelRefused(slice.rejections[2 * k] + slice.rejectionBase, slice.rejections[2 * k + 1]);
     for (let e = 0; e < slice.finalEndCount; e++) this.finalEnds.push(slice.finalEnds[e]);
   }
 
-  result(): SegmentResult {
+  report(router: PartitionRouter): ShardReport {
     return {
       rows: this.rows.slice(0, this.rowCount * OUT_ROW_F64),
       rowCount: this.rowCount,
-      rejections: this.rejections.slice(0, this.rejectionCount * 2),
       finalEnds: this.finalEnds,
+      ...router.takeReport(),
     };
   }
 }
@@ -110,7 +130,9 @@ function current(): ShardState {
   return state;
 }
 
-const sink = new SegmentSink(current);
+const sink = new ReportSink(current);
+/** nowS of the task being run (the kernel's ingest checks use it). */
+let taskNowS = 0;
 
 function init(task: InitTask): { bytesPerPoint: number; memoryBytes: number } {
   const spec = windowSpec(task.spec);
@@ -123,46 +145,97 @@ function init(task: InitTask): { bytesPerPoint: number; memoryBytes: number } {
     wasmPath: task.wasmPath,
   });
   const stationOf: string[] = new Array(task.pointCapacity);
+  const indexById = new Map<string, number>();
+  const pointIds: string[] = new Array(task.pointCapacity);
+  const idBytes: Uint8Array[] = new Array(task.pointCapacity);
   for (const p of task.points) {
     kernel.setPoint(p.index, p.allowedSpeedKmh);
     stationOf[p.index] = p.station;
+    indexById.set(p.pointId, p.index);
+    pointIds[p.index] = p.pointId;
+    idBytes[p.index] = Buffer.from(p.pointId);
   }
-  state = { kernel, stationOf, weather: new WeatherHistory() };
+  const events = new PackedColumns(INGEST_CAPACITY);
+  const admitted: AdmittedSink = {
+    events,
+    slotOf: new Int32Array(INGEST_CAPACITY),
+    offsetOf: new Float64Array(INGEST_CAPACITY),
+    ingest: () => {
+      if (events.count === 0) return;
+      kernel.ingestColumns(events.columns, taskNowS, sink);
+      events.columns.count = 0;
+    },
+  };
+  const router = new PartitionRouter(
+    spec,
+    task.partitions,
+    { count: task.points.length, indexOf: (id) => indexById.get(id), pointId: (i) => pointIds[i], idBytes },
+    admitted,
+  );
+  state = {
+    shard: task.shard,
+    spec,
+    kernel,
+    router,
+    admitted,
+    stationOf,
+    keyPartition: task.keyPartition,
+    shardOfPartition: new Int32Array(task.partitions).fill(-1),
+    learned: new Int32Array(new SharedArrayBuffer(4 * Math.max(task.pointCapacity, 1))).fill(-1),
+    weather: new WeatherHistory(),
+  };
   return { bytesPerPoint: kernel.bytesPerPoint, memoryBytes: kernel.memoryBytes };
 }
 
-function segment(task: SegmentTask): SegmentResult {
+function assign(task: AssignTask): null {
+  const s = current();
+  s.kernel.resetStream();
+  s.shardOfPartition = task.shardOfPartition;
+  s.learned = new Int32Array(task.learned);
+  const mine = task.starts.filter((p) => task.shardOfPartition[p.slot] === s.shard);
+  s.router.assign(mine, s.learned, task.nowS);
+  // Weather is global state and stays; only window state is rebuilt from the input.
+  return null;
+}
+
+function records(task: RecordsTask): ShardReport {
   const s = current();
   sink.reset();
+  taskNowS = task.nowS;
+  s.router.route(task);
+  s.admitted.ingest();
+  return sink.report(s.router);
+}
+
+function advance(task: AdvanceTask): ShardReport {
+  const s = current();
+  sink.reset();
+  taskNowS = task.nowS;
   if (!Number.isNaN(task.startAt)) s.kernel.advanceWatermarkInto(task.startAt, sink);
-  if (task.count > 0) {
-    s.kernel.ingestColumns(viewPackedColumns(task.buffer, task.count, task.count), task.nowS, sink);
-  }
-  if (!Number.isNaN(task.advanceTo)) {
-    s.kernel.advanceWatermarkInto(task.advanceTo, sink);
-    // Later lookups are for window ends beyond W — or, after a reassignment, for the ends after an
-    // older restart point that a partition brings along: readings within WEATHER_RETENTION_S
-    // behind W stay (and the newest one before that of each station).
-    s.weather.prune(task.advanceTo - WEATHER_RETENTION_S);
-  }
-  return sink.result();
+  s.kernel.advanceWatermarkInto(task.advanceTo, sink);
+  // Later lookups are for window ends beyond W — or, after a reassignment, for the ends after an
+  // older restart point that a partition brings along: readings within WEATHER_RETENTION_S
+  // behind W stay (and the newest one before that of each station).
+  s.weather.prune(task.advanceTo - WEATHER_RETENTION_S);
+  s.router.follow(task.startAt, task.advanceTo, task.nowS);
+  s.admitted.ingest();
+  return sink.report(s.router);
 }
 
 export default function handle(task: ShardTask): unknown {
   switch (task.kind) {
     case 'init':
       return init(task);
+    case 'assign':
+      return assign(task);
     case 'weather': {
       const s = current();
       for (const r of task.readings) s.weather.add(r);
       return null;
     }
-    case 'segment':
-      // Structured clone copies the two small typed arrays; cheaper than the transfer bookkeeping.
-      return segment(task);
-    case 'reset':
-      // Weather is global state and stays; only window state is rebuilt from the input.
-      current().kernel.resetStream();
-      return null;
+    case 'records':
+      return records(task);
+    case 'advance':
+      return advance(task);
   }
 }

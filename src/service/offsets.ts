@@ -88,6 +88,33 @@ export class OffsetTracker {
     this.maxEventTime[slot] = t;
   }
 
+  /**
+   * Everything known of `slot`, as one array (a shard reports it to the host, which restores it
+   * into its own tracker to compute restart points): [position, maxEventTime, then per ring slot
+   * tag, minOffset, maxBefore].
+   */
+  snapshot(slot: number): Float64Array {
+    const out = new Float64Array(2 + 3 * this.slots);
+    out[0] = this.position[slot];
+    out[1] = this.maxEventTime[slot];
+    const base = slot * this.slots;
+    out.set(this.paneTag.subarray(base, base + this.slots), 2);
+    out.set(this.paneMinOffset.subarray(base, base + this.slots), 2 + this.slots);
+    out.set(this.paneMaxBefore.subarray(base, base + this.slots), 2 + 2 * this.slots);
+    return out;
+  }
+
+  /** Takes over `slot`'s state from another tracker's snapshot (same ring size). */
+  restore(slot: number, snapshot: Float64Array): void {
+    if (snapshot.length !== 2 + 3 * this.slots) throw new Error(`offset snapshot of ${snapshot.length} values, expected ${2 + 3 * this.slots}`);
+    this.position[slot] = snapshot[0];
+    this.maxEventTime[slot] = snapshot[1];
+    const base = slot * this.slots;
+    this.paneTag.set(snapshot.subarray(2, 2 + this.slots), base);
+    this.paneMinOffset.set(snapshot.subarray(2 + this.slots, 2 + 2 * this.slots), base);
+    this.paneMaxBefore.set(snapshot.subarray(2 + 2 * this.slots, 2 + 3 * this.slots), base);
+  }
+
   /** The next offset to read of `slot` (-1: nothing read or set). */
   positionOf(slot: number): number {
     return this.position[slot];

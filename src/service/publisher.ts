@@ -1,8 +1,8 @@
-import { REASON_NAMES, ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
-import type { CommitOffset, Consumer, IncomingRecord, OutgoingRecord, Producer } from '../kafka/client.js';
+import { ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
+import type { CommitOffset, Consumer, OutgoingRecord, Producer } from '../kafka/client.js';
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
 import type { RiskRecordBuilder } from '../pipeline/output.js';
-import type { Flush } from '../pipeline/router.js';
+import type { Flush } from '../pipeline/dispatcher.js';
 import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
 import type { RiskRecord } from '../join/types.js';
 import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
@@ -44,12 +44,18 @@ export function emptyStats(): ServiceStats {
 const LATENCY_SAMPLES = 10_000;
 const MAX_BATCHES_IN_FLIGHT = 8;
 
-/** Which rows of one routed batch are this instance's to publish, and which records are re-read. */
+/** Which rows are this instance's to publish, and which shard's row of a point counts. */
 export interface OutputScope {
   /** Whether the row of dense point `point` for window end `end` is published here. */
   publishes(point: number, end: number): boolean;
-  /** A record re-read after an assignment: its dead letters were written the first time. */
-  isReplay(record: IncomingRecord): boolean;
+  /** The shard whose row of `point` counts: the one reading the partition its events arrive on (else its key's). */
+  ownerShard(point: number): number;
+  /**
+   * The point's events arrived on a partition another shard reads than its key's (the producers'
+   * partitioner is not --partitioner): both shards emit its rows; the owner's counts, the other's
+   * stands in for window ends the owner emitted before it learned the point (identical: no events).
+   */
+  contested(point: number): boolean;
 }
 
 export interface PublisherOptions {
@@ -112,6 +118,11 @@ export class Publisher {
     if (this.inFlight >= MAX_BATCHES_IN_FLIGHT) await this.chain;
   }
 
+  /** Resolves when the output side has room for more (too many batches in flight: once they are out). */
+  async room(): Promise<void> {
+    if (this.inFlight >= MAX_BATCHES_IN_FLIGHT) await this.chain;
+  }
+
   /** Waits for every queued output. */
   async idle(): Promise<void> {
     await this.chain;
@@ -155,30 +166,38 @@ export class Publisher {
     await this.o.producer.send(this.o.carDlqTopic, dead.map(deadLetterRecord));
   }
 
-  /** Awaits the shards' results in order, publishes the rows, dead-letters shard refusals. */
+  /** Awaits the shards' results in order and publishes one row per point and window end. */
   private async drain(flushes: Flush[], scope: OutputScope): Promise<void> {
     const stats = this.o.stats;
     for (const flush of flushes) {
       const results = await Promise.all(flush.results);
       const out: OutgoingRecord[] = [];
-      const dead: DeadLetter[] = [];
       let implausible = 0;
-      results.forEach((result, k) => {
+      const publish = (rows: Float64Array, row: number): void => {
+        const record = this.o.output.build(rows, row);
+        this.o.onRecord?.(record);
+        if (!record.risk.reliable) implausible++;
+        out.push({ key: record.point_id, value: JSON.stringify(record) });
+      };
+      let standIns: [Float64Array, number][] | undefined;
+      let owned: Set<string> | undefined;
+      results.forEach((result, shard) => {
         for (let row = 0; row < result.rowCount; row++) {
           const at = row * OUT_ROW_F64;
-          if (!scope.publishes(result.rows[at + ROW_POINT], result.rows[at + ROW_WINDOW_END])) continue;
-          const record = this.o.output.build(result.rows, row);
-          this.o.onRecord?.(record);
-          if (!record.risk.reliable) implausible++;
-          out.push({ key: record.point_id, value: JSON.stringify(record) });
-        }
-        for (let j = 0; j < result.rejections.length; j += 2) {
-          const source = flush.sources[k][result.rejections[j]];
-          const reason = REASON_NAMES[result.rejections[j + 1]];
-          if (source && !scope.isReplay(source)) dead.push({ record: source, reason, detail: `refused by the shard kernel: ${reason}` });
+          const point = result.rows[at + ROW_POINT];
+          const end = result.rows[at + ROW_WINDOW_END];
+          if (!scope.publishes(point, end)) continue;
+          if (scope.ownerShard(point) === shard) {
+            publish(result.rows, row);
+            if (scope.contested(point)) (owned ??= new Set()).add(`${point}@${end}`);
+          } else if (scope.contested(point)) (standIns ??= []).push([result.rows, row]);
         }
       });
-      await Promise.all([out.length > 0 ? this.o.producer.send(this.o.outputTopic, out) : undefined, this.deadLetter(dead)]);
+      for (const [rows, row] of standIns ?? []) {
+        const at = row * OUT_ROW_F64;
+        if (!owned?.has(`${rows[at + ROW_POINT]}@${rows[at + ROW_WINDOW_END]}`)) publish(rows, row);
+      }
+      if (out.length > 0) await this.o.producer.send(this.o.outputTopic, out);
       stats.rowsOut += out.length;
       stats.implausibleRows += implausible;
       if (out.length > 0) this.metrics.rowsOut(out.length, implausible);

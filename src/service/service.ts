@@ -4,9 +4,8 @@ import { CalendarResolver } from '../join/calendar.js';
 import { DEFAULT_REACH_TIMEOUT_MS, KafkaClient, keyPartitionWith, PARTITIONERS, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission, type PartitionStart } from '../pipeline/admission.js';
-import type { DeadLetter } from '../pipeline/dead-letter.js';
 import { RiskRecordBuilder } from '../pipeline/output.js';
-import { type Flush, Router } from '../pipeline/router.js';
+import { type DispatcherHooks, Dispatcher } from '../pipeline/dispatcher.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
 import type { ServiceMetrics } from '../observe/metrics.js';
@@ -67,9 +66,13 @@ export function prepareService(input: ServiceInput): PreparedService {
  */
 class Pipeline implements OutputScope {
   readonly admission: Admission;
+  /** Per partition, as the shards last reported: position and restart-point ring (offsets.ts). */
   readonly offsets: OffsetTracker;
-  readonly router: Router;
-  /** Per partition: the next offset to process; records before it are already in the state. */
+  readonly dispatcher: Dispatcher;
+  /** Per point, shared with the shards: the partition its events arrived on first (-1: none yet). */
+  readonly learned: SharedArrayBuffer;
+  private readonly learnedView: Int32Array;
+  /** Per partition: the next offset to hand to the shards; records before it are in the state. */
   readonly expectedNext = new Map<number, bigint>();
   /** Per partition: the first offset of the last batch that skipped past the expected offset. */
   readonly gapAt = new Map<number, bigint>();
@@ -79,6 +82,8 @@ class Pipeline implements OutputScope {
   readonly endOffset = new Map<number, bigint>();
   /** Partitions re-reading what an earlier owner processed, and where that ends (readiness, metrics). */
   readonly rebuilding = new Map<number, bigint>();
+  /** Per partition: records before this offset were processed by an earlier owner (re-read). */
+  readonly replayUntil = new Map<number, number>();
   /** performance.now() when the assignment began. */
   assignedAtMs = performance.now();
   /** A finite replay closed every window: nothing is left to do. */
@@ -93,22 +98,21 @@ class Pipeline implements OutputScope {
     partitions: number,
     /** Per point: the partition its key goes to with the producers' partitioner (--partitioner). */
     private readonly keyPartitionOf: Int32Array,
-    /** A point's events arrive on another partition than --partitioner puts its key on. */
-    onPartitionerMismatch: (point: number, arrivedOn: number, keyPartition: number) => void,
+    hooks: DispatcherHooks,
   ) {
     const n = points.points.length;
     this.admission = new Admission(spec, partitions, Date.now() / 1000, (i) => i >= 0 && i < n);
     this.offsets = new OffsetTracker(partitions, spec.ringPanes + 2);
-    this.router = new Router(this.admission, pool, points, this.offsets, spec.advanceS, partitions, undefined, (point, slot) => {
-      if (keyPartitionOf[point] !== slot) onPartitionerMismatch(point, slot, keyPartitionOf[point]);
-    });
+    this.learned = new SharedArrayBuffer(4 * Math.max(n, 1));
+    this.learnedView = new Int32Array(this.learned).fill(-1);
+    this.dispatcher = new Dispatcher(this.admission, pool, this.offsets, ShardPool.partitionShards(assigned, partitions, pool.shards), hooks);
     this.mine = new Uint8Array(partitions);
     for (const p of assigned) this.mine[p] = 1;
   }
 
   /** The partition a point's rows belong to: where its events arrive, else where its key goes. */
   private partitionOf(point: number): number {
-    const seen = this.router.pointPartition[point];
+    const seen = Atomics.load(this.learnedView, point);
     return seen >= 0 ? seen : this.keyPartitionOf[point];
   }
 
@@ -117,8 +121,23 @@ class Pipeline implements OutputScope {
     return this.mine[p] === 1 && end > this.admission.publishedThrough(p);
   }
 
-  isReplay(record: IncomingRecord): boolean {
-    return this.router.isReplay(record.partition, Number(record.offset));
+  ownerShard(point: number): number {
+    return this.dispatcher.shardOfPartition[this.partitionOf(point)];
+  }
+
+  contested(point: number): boolean {
+    const seen = Atomics.load(this.learnedView, point);
+    const shards = this.dispatcher.shardOfPartition;
+    return seen >= 0 && shards[seen] !== shards[this.keyPartitionOf[point]];
+  }
+
+  private isReplay(p: number, offset: number): boolean {
+    return offset < (this.replayUntil.get(p) ?? -1);
+  }
+
+  /** Every assigned partition's records are handed over, routed and emitted up to `logEnd` (a finite replay). */
+  drainedTo(p: number): boolean {
+    return (this.expectedNext.get(p) ?? 0n) >= (this.logEnd.get(p) ?? 0n) && !this.dispatcher.isBusy(p);
   }
 
   /**
@@ -133,7 +152,7 @@ class Pipeline implements OutputScope {
     const offsets: CommitOffset[] = [];
     for (const p of this.assigned) {
       const position = this.offsets.positionOf(p);
-      if (position < 0 || this.router.isReplay(p, position)) continue;
+      if (position < 0 || this.isReplay(p, position)) continue;
       const end = Math.max(a.nextEnd - advanceS, a.publishedThrough(p));
       const rebuild = this.offsets.rebuildPoint(p, (end + advanceS - longS) / advanceS);
       offsets.push({
@@ -258,9 +277,23 @@ export class SaferoadsService {
   }
 
   private newPipeline(assigned: readonly number[]): Pipeline {
-    return new Pipeline([...assigned].sort((a, b) => a - b), this.spec, this.points, this.pool, this.partitions, this.keyPartitionOf, (point, arrivedOn, keyPartition) =>
-      this.partitionerMismatch(point, arrivedOn, keyPartition),
-    );
+    const pipeline: Pipeline = new Pipeline([...assigned].sort((a, b) => a - b), this.spec, this.points, this.pool, this.partitions, this.keyPartitionOf, {
+      output: (flushes, dead) => {
+        this.publisher.publish(flushes, dead, pipeline.restartOffsets(this.options.carTopic), pipeline).catch(() => undefined);
+        // A finite replay may be done once the shards reported their last records.
+        if (this.options.untilEnd) void this.serial(() => this.closeIfDrained(pipeline)).catch(() => undefined);
+      },
+      parked: (slot, parked) => {
+        if (this.pipeline !== pipeline) return;
+        if (parked) this.consumer?.pause(this.options.carTopic, slot);
+        else this.consumer?.resume(this.options.carTopic, slot);
+      },
+      learned: (point, slot) => {
+        if (this.keyPartitionOf[point] !== slot) this.partitionerMismatch(point, slot, this.keyPartitionOf[point]);
+      },
+      failed: (error) => this.recordFailure(error),
+    });
+    return pipeline;
   }
 
   /**
@@ -331,8 +364,14 @@ export class SaferoadsService {
     const pool = new ShardPool(o.shards);
     try {
       await pool.init(
-        { spec: { ...spec }, pointCapacity: Math.max(points.points.length, 1), partitions, startWallClockS: nowS },
-        points.points.map((p) => ({ index: p.index, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
+        {
+          spec: { ...spec },
+          pointCapacity: Math.max(points.points.length, 1),
+          partitions,
+          startWallClockS: nowS,
+          keyPartition: Int32Array.from(points.points, (p) => keyPartitionWith(o.partitioner, p.pointId, partitions)),
+        },
+        points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
       );
     } catch (error) {
       await pool.close();
@@ -391,16 +430,23 @@ export class SaferoadsService {
     if (sorted.length === current.length && sorted.every((p, k) => p === current[k])) return;
     // What was processed under the old assignment is committed if the group still lets us; if not
     // (a rebalance in progress), the new owner re-reads a little more.
+    await this.pipeline.dispatcher.drained();
     await this.publisher.settle();
     this.publisher.forgetUncommitted();
-    await this.pool.reset();
+    this.pipeline.dispatcher.close();
     const pipeline = this.newPipeline(sorted);
     pipeline.assignedAtMs = assignedAtMs;
     this.pipeline = pipeline;
     this.stats.lastEnd = NaN;
-    if (sorted.length === 0) return;
     const { carTopic, groupId } = this.options;
-    const plans = await planAssignment(this.client, groupId, carTopic, sorted);
+    const plans = sorted.length === 0 ? [] : await planAssignment(this.client, groupId, carTopic, sorted);
+    await this.pool.assign(
+      pipeline.dispatcher.shardOfPartition,
+      pipeline.learned,
+      plans.map((plan) => ({ slot: plan.partition, ...plan.start, readFrom: Number(plan.readFrom), replayUntil: Number(plan.replayUntil) })),
+      Date.now() / 1000,
+    );
+    if (sorted.length === 0) return;
     const starts = new Map<number, PartitionStart>();
     for (const plan of plans) {
       starts.set(plan.partition, plan.start);
@@ -408,7 +454,7 @@ export class SaferoadsService {
       pipeline.expectedNext.set(plan.partition, plan.readFrom);
       pipeline.logEnd.set(plan.partition, plan.logEnd);
       pipeline.endOffset.set(plan.partition, plan.logEnd);
-      pipeline.router.replayBefore(plan.partition, Number(plan.replayUntil));
+      pipeline.replayUntil.set(plan.partition, Number(plan.replayUntil));
       if (plan.replayUntil > plan.readFrom) pipeline.rebuilding.set(plan.partition, plan.replayUntil);
       else this.metrics.rebuilt(plan.partition, (performance.now() - assignedAtMs) / 1000);
       // kafkajs goes on from where it was for partitions it kept, and keeps a partition the old
@@ -470,11 +516,7 @@ export class SaferoadsService {
     this.ticker = setInterval(() => {
       void this.serial(async () => {
         const pipeline = this.pipeline;
-        const flushes: Flush[] = [];
-        const dead: DeadLetter[] = [];
-        pipeline.router.tick(Date.now() / 1000, flushes, dead);
-        this.applyParking();
-        await this.publish(pipeline, flushes, dead);
+        pipeline.dispatcher.tick(Date.now() / 1000);
         if (this.options.untilEnd) await this.closeIfDrained(pipeline);
       }).catch(() => undefined);
     }, 1000);
@@ -516,12 +558,12 @@ export class SaferoadsService {
       pipeline.rebuilding.delete(partition);
       this.metrics.rebuilt(partition, (performance.now() - pipeline.assignedAtMs) / 1000);
     }
-    const flushes: Flush[] = [];
-    const dead: DeadLetter[] = [];
-    pipeline.router.route(records, partition, Date.now() / 1000, flushes, dead);
-    this.applyParking();
-    await this.publish(pipeline, flushes, dead);
-    if (this.options.untilEnd) await this.closeIfDrained(pipeline);
+    pipeline.dispatcher.send(records, partition, Date.now() / 1000);
+    // Backpressure: the fetch waits while the partition's shard has enough in hand, or the output
+    // side is behind.
+    await pipeline.dispatcher.room(partition);
+    await this.publisher.room();
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /**
@@ -534,17 +576,13 @@ export class SaferoadsService {
     const nowS = Date.now() / 1000;
     let all = true;
     for (const p of pipeline.assigned) {
-      const done = (pipeline.expectedNext.get(p) ?? 0n) >= (pipeline.logEnd.get(p) ?? 0n) && !pipeline.router.isParked(p);
-      if (done) pipeline.admission.setFinished(p, nowS);
+      if (pipeline.drainedTo(p)) pipeline.admission.setFinished(p, nowS);
       else all = false;
     }
     if (!all || pipeline.assigned.length === 0) return;
     pipeline.closed = true;
-    const flushes: Flush[] = [];
-    const dead: DeadLetter[] = [];
-    pipeline.admission.closeAll(nowS);
-    pipeline.router.tick(nowS, flushes, dead);
-    await this.publish(pipeline, flushes, dead);
+    pipeline.dispatcher.closeAll(nowS);
+    await pipeline.dispatcher.drained();
     await this.publisher.settle();
     const through = pipeline.admission.nextEnd - this.spec.advanceS;
     this.emit(
@@ -552,20 +590,6 @@ export class SaferoadsService {
       `saferoads: every assigned partition read to its end; ${Number.isFinite(through) ? `windows closed through ${new Date(through * 1000).toISOString()}` : 'no window to close'}`,
     );
     this.finish();
-  }
-
-  private async publish(pipeline: Pipeline, flushes: Flush[], dead: DeadLetter[]): Promise<void> {
-    if (flushes.length === 0 && dead.length === 0 && !pipeline.admission.started) return;
-    await this.publisher.publish(flushes, dead, pipeline.restartOffsets(this.options.carTopic), pipeline);
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  /** Pauses fetching partitions the router parked (they run ahead of the others), resumes the rest. */
-  private applyParking(): void {
-    for (const [partition, parked] of this.pipeline.router.takeParkChanges()) {
-      if (parked) this.consumer?.pause(this.options.carTopic, partition);
-      else this.consumer?.resume(this.options.carTopic, partition);
-    }
   }
 
   /** The partitions of the car topic this instance owns now. */
@@ -576,6 +600,7 @@ export class SaferoadsService {
   /** Resolves when everything handed to the service so far is processed, published and committed. */
   async idle(): Promise<void> {
     await this.chain;
+    await this.pipeline.dispatcher.drained();
     await this.publisher.idle();
     await this.chain.then(() => this.publisher.settle());
   }
@@ -595,6 +620,7 @@ export class SaferoadsService {
     // Stop fetching, finish what was fetched, publish it and commit while still in the group.
     for (const p of this.pipeline.assigned) this.consumer?.pause(this.options.carTopic, p);
     await this.chain;
+    await this.pipeline.dispatcher.drained();
     await this.publisher.idle();
     if (this.failure === undefined) await this.publisher.commit();
     // Leaving the group (not just going silent) hands the partitions over at once.

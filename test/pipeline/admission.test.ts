@@ -225,3 +225,33 @@ describe('Admission: the service-wide watermark', () => {
     expect(ends).toEqual([T0, T0 + 60, T0 + 120]);
   });
 });
+
+describe('Admission: a shard follows the host, the host learns from reports', () => {
+  it('the host starts and moves W from per-partition reports exactly as from the events themselves', () => {
+    const byEvents = new Admission(spec, 2, NOW, (p) => p === 0);
+    const byReports = new Admission(spec, 2, NOW, (p) => p === 0);
+    const shard = new Admission(spec, 2, NOW, (p) => p === 0, true);
+    // Partition 0's first event, then partition 1's, then more of 0.
+    expect(offer(byEvents, event(T0 + 100, 0))).toBe('parked');
+    expect(offer(byEvents, event(T0 + 130, 1))).toBe(Reason.OK);
+    expect(offer(byEvents, event(T0 + 200, 0))).toBe(Reason.OK);
+    expect(offer(byEvents, event(T0 + 190, 1))).toBe(Reason.OK);
+    expect(offer(shard, event(T0 + 100, 0))).toBe('parked');
+    expect(shard.started).toBe(false);
+    byReports.report(0, shard.firstEventTime(0), -Infinity, NOW);
+    expect(byReports.started).toBe(false);
+    byReports.report(1, T0 + 130, T0 + 130, NOW);
+    expect(byReports.started).toBe(true);
+    expect(byReports.startWatermark).toBe(byEvents.startWatermark);
+    byReports.report(0, NaN, T0 + 200, NOW);
+    byReports.report(1, NaN, T0 + 190, NOW);
+    expect(byReports.watermark).toBe(byEvents.watermark);
+    // The shard never moves W itself; it takes the host's start and W.
+    shard.follow(byReports.startWatermark, byReports.watermark);
+    expect(shard.started).toBe(true);
+    expect(shard.watermark).toBe(byReports.watermark);
+    expect(shard.nextEnd).toBe((Math.floor(byReports.watermark / 60) + 1) * 60);
+    offer(shard, event(T0 + 900, 0));
+    expect(shard.watermark).toBe(byReports.watermark);
+  });
+});

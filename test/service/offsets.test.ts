@@ -62,3 +62,22 @@ describe('OffsetTracker', () => {
     expect(t.rebuildPoint(0, 1).offset).toBe(20);
   });
 });
+
+describe('OffsetTracker snapshot', () => {
+  it('a restored snapshot gives the same position and rebuild point as the tracker it came from', () => {
+    const shard = new OffsetTracker(3, 6);
+    shard.startAt(1, 100, 5_000);
+    shard.admitted(1, 100, 90, 5_000);
+    shard.admitted(1, 103, 91, 5_040);
+    shard.routed(1, 103);
+    shard.setMaxEventTime(1, 5_100);
+    const host = new OffsetTracker(3, 6);
+    host.restore(1, shard.snapshot(1));
+    expect(host.positionOf(1)).toBe(104);
+    expect(host.rebuildPoint(1, 91)).toEqual(shard.rebuildPoint(1, 91));
+    expect(host.rebuildPoint(1, 90)).toEqual({ offset: 100, maxBefore: 5_000 });
+    // Other partitions are untouched; a snapshot of another ring size is refused.
+    expect(host.positionOf(0)).toBe(-1);
+    expect(() => host.restore(0, new OffsetTracker(3, 4).snapshot(0))).toThrow(/expected/);
+  });
+});
