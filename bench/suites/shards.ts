@@ -3,7 +3,7 @@
  * OffsetTracker and Dispatcher are wired as SaferoadsService wires them; the input is the
  * bench dataset as kafkajs would deliver it (per partition, ~1 MiB batches of IncomingRecords, fed
  * round-robin over the partitions); every Flush's results are awaited in order like
- * SaferoadsService.drain, INCLUDING the join (RiskRecordBuilder.build + JSON.stringify per row) —
+ * the publisher, the join and score included (the shards build each row's record) —
  * only the Kafka produce is left out. A parked partition (watermark alignment) is not fed until its
  * shard unparks it, as the service pauses its fetch.
  */
@@ -12,7 +12,7 @@ import { ROW_POINT } from '../../src/kernel/contract.js';
 import { Admission, type PartitionStart } from '../../src/pipeline/admission.js';
 import type { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import { Dispatcher, type Flush } from '../../src/pipeline/dispatcher.js';
-import { RiskRecordBuilder } from '../../src/pipeline/output.js';
+import { shardJoin } from '../../src/pipeline/output.js';
 import { OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { OffsetTracker } from '../../src/service/offsets.js';
@@ -63,7 +63,7 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
     // The dataset puts point i on partition i % PARTITIONS: that is each point's key partition here.
     const keyPartition = Int32Array.from(points.points, (p) => p.index % PARTITIONS);
     await pool.init(
-      { spec: { ...spec }, pointCapacity: Math.max(n, 1), partitions: PARTITIONS, startWallClockS: nowS, keyPartition },
+      { spec: { ...spec }, pointCapacity: Math.max(n, 1), partitions: PARTITIONS, startWallClockS: nowS, keyPartition, join: shardJoin(points, model, calendar) },
       points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
     );
     const all = Array.from({ length: PARTITIONS }, (_, p) => p);
@@ -75,7 +75,6 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
     const start: PartitionStart = { resumed: false, publishedThrough: -Infinity, maxEventTime: -Infinity, caughtUp: false };
     await pool.assign(shardOfPartition, learned, all.map((slot) => ({ slot, ...start, readFrom: 0, replayUntil: 0 })), nowS);
     admission.setAssigned(all, new Map(all.map((p) => [p, start])), nowS);
-    const output = new RiskRecordBuilder(spec, points, calendar, model);
     await pool.broadcastWeather(d.weather);
 
     let rows = 0;
@@ -93,8 +92,7 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
           for (let row = 0; row < result.rowCount; row++) {
             const point = result.rows[row * OUT_ROW_F64 + ROW_POINT];
             if (shardOfPartition[keyPartition[point]] !== shard) continue;
-            const record = output.build(result.rows, row);
-            bytesOut += JSON.stringify(record).length;
+            bytesOut += result.values[row].length;
             rows++;
           }
         });

@@ -6,7 +6,7 @@ import type { RiskModel } from '../model/risk-model.js';
 import { riskFeatures } from '../model/features.js';
 import type { RoadPointTable } from '../road/points.js';
 import { windowQuality } from './plausibility.js';
-import { OUT_ROW_F64, OUT_ROW_WEATHER } from './shard-protocol.js';
+import { OUT_ROW_F64, OUT_ROW_WEATHER, type ShardJoin } from './shard-protocol.js';
 
 /** Kernel stat name → the published (snake_case) name: the output contract, spelled out. */
 export const PUBLISHED_NAMES: Readonly<Record<WindowStatField, keyof PublishedWindowStats>> = Object.freeze({
@@ -75,7 +75,7 @@ function roadOf(p: RoadPoint): RiskRecord['road'] {
 export class RiskRecordBuilder {
   constructor(
     private readonly spec: WindowSpec,
-    private readonly points: RoadPointTable,
+    private readonly points: Pick<RoadPointTable, 'byIndex'>,
     private readonly calendar: CalendarResolver,
     private readonly model: RiskModel,
   ) {}
@@ -116,4 +116,14 @@ export class RiskRecordBuilder {
       risk: { score, reliable: shortQuality.plausible && longQuality.plausible, model, contributions },
     };
   }
+}
+
+/** What every shard needs to build the records itself (plain data: it crosses to the worker threads). */
+export function shardJoin(points: RoadPointTable, model: RiskModel, calendar: CalendarResolver): ShardJoin {
+  const { holidays } = calendar.options;
+  return {
+    points: [...points.points],
+    model: { id: model.id, description: model.description, intercept: model.intercept, features: { ...model.coefficients } },
+    calendar: { ...calendar.options, holidays: typeof holidays === 'string' ? holidays : [...holidays] },
+  };
 }

@@ -1,6 +1,7 @@
 import { ROW_F64 } from '../kernel/contract.js';
 import type { WindowSpecOptions } from '../kernel/window-spec.js';
-import type { WeatherReading } from '../join/types.js';
+import type { RoadPoint, WeatherReading } from '../join/types.js';
+import type { CalendarOptions } from '../join/calendar.js';
 import type { PartitionStart } from './admission.js';
 
 /**
@@ -29,7 +30,17 @@ export interface InitTask {
   points: ShardPoint[];
   /** Per point: the partition its key goes to with --partitioner (where its rows belong until seen). */
   keyPartition: Int32Array;
+  /** The final join a shard does for its rows (road, calendar, weather) and the model that scores them. */
+  join: ShardJoin;
   wasmPath?: string;
+}
+
+/** What a shard needs to turn a kernel row into the published record (output.ts). */
+export interface ShardJoin {
+  points: RoadPoint[];
+  /** A model file's content (riskModel validates it again in the shard). */
+  model: { id: string; description: string; intercept: number; features: Record<string, number> };
+  calendar: CalendarOptions;
 }
 
 /** Where one partition a shard reads starts (the host's plan, restart.ts). */
@@ -128,6 +139,10 @@ export interface ShardReport {
   /** rowCount rows of OUT_ROW_F64 values: the kernel row, then the weather block. */
   rows: Float64Array;
   rowCount: number;
+  /** Per row: the published record (JSON), joined and scored in the shard. */
+  values: string[];
+  /** Per row: 1 when the record's risk.reliable is true. */
+  reliable: Uint8Array;
   finalEnds: number[];
   partitions: PartitionReport[];
   dead: ShardDeadLetter[];

@@ -11,6 +11,9 @@ import type { KernelOutputSink, KernelOutputSlice } from '../kernel/wasm-kernel.
 import { WasmKernel } from '../kernel/wasm-kernel.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
+import { CalendarResolver } from '../join/calendar.js';
+import { riskModel } from '../model/risk-model.js';
+import { RiskRecordBuilder } from './output.js';
 import { PackedColumns } from './columns.js';
 import { type AdmittedSink, PartitionRouter } from './partition-router.js';
 import {
@@ -40,6 +43,7 @@ interface ShardState {
   shardOfPartition: Int32Array;
   learned: Int32Array<ArrayBufferLike>;
   weather: WeatherHistory;
+  output: RiskRecordBuilder;
 }
 
 let state: ShardState | undefined;
@@ -56,12 +60,15 @@ let state: ShardState | undefined;
 class ReportSink implements KernelOutputSink {
   rows = new Float64Array(OUT_ROW_F64 * 1024);
   rowCount = 0;
+  values: string[] = [];
+  reliable = new Uint8Array(1024);
   finalEnds: number[] = [];
 
   constructor(private readonly shard: () => ShardState) {}
 
   reset(): void {
     this.rowCount = 0;
+    this.values = [];
     this.finalEnds = [];
   }
 
@@ -78,6 +85,9 @@ class ReportSink implements KernelOutputSink {
       const bigger = new Float64Array(Math.max(this.rows.length * 2, (this.rowCount + slice.rowCount) * OUT_ROW_F64));
       bigger.set(this.rows.subarray(0, this.rowCount * OUT_ROW_F64));
       this.rows = bigger;
+      const reliable = new Uint8Array(bigger.length / OUT_ROW_F64);
+      reliable.set(this.reliable.subarray(0, this.rowCount));
+      this.reliable = reliable;
     }
     let n = this.rowCount;
     for (let r = 0; r < slice.rowCount; r++) {
@@ -88,6 +98,11 @@ class ReportSink implements KernelOutputSink {
       this.rows.set(slice.rows.subarray(from, from + ROW_F64), to);
       const end = slice.rows[from + ROW_WINDOW_END];
       writeWeather(this.rows, to + OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
+      // The final join and the score, here rather than on the host: per row, as much work as the
+      // window itself.
+      const record = s.output.build(this.rows, n);
+      this.values.push(JSON.stringify(record));
+      this.reliable[n] = record.risk.reliable ? 1 : 0;
       n++;
     }
     this.rowCount = n;
@@ -99,6 +114,8 @@ class ReportSink implements KernelOutputSink {
     return {
       rows: this.rows.slice(0, this.rowCount * OUT_ROW_F64),
       rowCount: this.rowCount,
+      values: this.values,
+      reliable: this.reliable.slice(0, this.rowCount),
       finalEnds: this.finalEnds,
       ...router.takeReport(),
     };
@@ -183,6 +200,12 @@ function init(task: InitTask): { bytesPerPoint: number; memoryBytes: number } {
     shardOfPartition: new Int32Array(task.partitions).fill(-1),
     learned: new Int32Array(new SharedArrayBuffer(4 * Math.max(task.pointCapacity, 1))).fill(-1),
     weather: new WeatherHistory(),
+    output: new RiskRecordBuilder(
+      spec,
+      { byIndex: (i) => task.join.points[i] },
+      new CalendarResolver(task.join.calendar),
+      riskModel(task.join.model, 'the host'),
+    ),
   };
   return { bytesPerPoint: kernel.bytesPerPoint, memoryBytes: kernel.memoryBytes };
 }

@@ -1,8 +1,8 @@
 import { ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
 import type { CommitOffset, Consumer, OutgoingRecord, Producer } from '../kafka/client.js';
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
-import type { RiskRecordBuilder } from '../pipeline/output.js';
 import type { Flush } from '../pipeline/dispatcher.js';
+import type { ShardReport } from '../pipeline/shard-protocol.js';
 import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
 import type { RiskRecord } from '../join/types.js';
 import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
@@ -63,7 +63,8 @@ export interface PublisherOptions {
   outputTopic: string;
   carDlqTopic: string;
   commitIntervalMs: number;
-  output: RiskRecordBuilder;
+  /** The point_id of a dense point index (the record key). */
+  pointIdOf: (point: number) => string;
   stats: ServiceStats;
   onRecord?: (record: RiskRecord) => void;
   log: (line: string) => void;
@@ -173,13 +174,15 @@ export class Publisher {
       const results = await Promise.all(flush.results);
       const out: OutgoingRecord[] = [];
       let implausible = 0;
-      const publish = (rows: Float64Array, row: number): void => {
-        const record = this.o.output.build(rows, row);
-        this.o.onRecord?.(record);
-        if (!record.risk.reliable) implausible++;
-        out.push({ key: record.point_id, value: JSON.stringify(record) });
+      const onRecord = this.o.onRecord;
+      const publish = (result: ShardReport, row: number): void => {
+        const value = result.values[row];
+        // The shard joined and scored the row; a listener (dashboard, --print) gets it as an object.
+        if (onRecord) onRecord(JSON.parse(value) as RiskRecord);
+        if (result.reliable[row] === 0) implausible++;
+        out.push({ key: this.o.pointIdOf(result.rows[row * OUT_ROW_F64 + ROW_POINT]), value });
       };
-      let standIns: [Float64Array, number][] | undefined;
+      let standIns: [ShardReport, number][] | undefined;
       let owned: Set<string> | undefined;
       results.forEach((result, shard) => {
         for (let row = 0; row < result.rowCount; row++) {
@@ -188,14 +191,14 @@ export class Publisher {
           const end = result.rows[at + ROW_WINDOW_END];
           if (!scope.publishes(point, end)) continue;
           if (scope.ownerShard(point) === shard) {
-            publish(result.rows, row);
+            publish(result, row);
             if (scope.contested(point)) (owned ??= new Set()).add(`${point}@${end}`);
-          } else if (scope.contested(point)) (standIns ??= []).push([result.rows, row]);
+          } else if (scope.contested(point)) (standIns ??= []).push([result, row]);
         }
       });
-      for (const [rows, row] of standIns ?? []) {
+      for (const [result, row] of standIns ?? []) {
         const at = row * OUT_ROW_F64;
-        if (!owned?.has(`${rows[at + ROW_POINT]}@${rows[at + ROW_WINDOW_END]}`)) publish(rows, row);
+        if (!owned?.has(`${result.rows[at + ROW_POINT]}@${result.rows[at + ROW_WINDOW_END]}`)) publish(result, row);
       }
       if (out.length > 0) await this.o.producer.send(this.o.outputTopic, out);
       stats.rowsOut += out.length;

@@ -4,8 +4,8 @@ import { CalendarResolver } from '../join/calendar.js';
 import { DEFAULT_REACH_TIMEOUT_MS, KafkaClient, keyPartitionWith, PARTITIONERS, type CommitOffset, type Consumer, type IncomingRecord, type Producer } from '../kafka/client.js';
 import { loadRiskModel, type RiskModel } from '../model/risk-model.js';
 import { Admission, type PartitionStart } from '../pipeline/admission.js';
-import { RiskRecordBuilder } from '../pipeline/output.js';
 import { type DispatcherHooks, Dispatcher } from '../pipeline/dispatcher.js';
+import { shardJoin } from '../pipeline/output.js';
 import { ShardPool } from '../pipeline/shard-pool.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
 import type { ServiceMetrics } from '../observe/metrics.js';
@@ -222,7 +222,6 @@ export class SaferoadsService {
     private readonly client: KafkaClient,
     private readonly pool: ShardPool,
     private readonly producer: Producer,
-    output: RiskRecordBuilder,
     private readonly partitions: number,
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
@@ -239,7 +238,7 @@ export class SaferoadsService {
       outputTopic: options.outputTopic,
       carDlqTopic: options.carDlqTopic,
       commitIntervalMs: options.commitIntervalMs,
-      output,
+      pointIdOf: (point) => points.byIndex(point).pointId,
       stats: this.stats,
       onRecord: recordHook(options.onRecord, observer),
       log: (line) => emit('warn', line),
@@ -370,6 +369,7 @@ export class SaferoadsService {
           partitions,
           startWallClockS: nowS,
           keyPartition: Int32Array.from(points.points, (p) => keyPartitionWith(o.partitioner, p.pointId, partitions)),
+          join: shardJoin(points, model, calendar),
         },
         points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
       );
@@ -378,7 +378,7 @@ export class SaferoadsService {
       throw error;
     }
     const producer = await client.producer();
-    const service = new SaferoadsService(o, spec, points, client, pool, producer, new RiskRecordBuilder(spec, points, calendar, model), partitions);
+    const service = new SaferoadsService(o, spec, points, client, pool, producer, partitions);
     service.kafkaLogging = logging;
     service.watch = watch;
     watch.onExpired = (error) => service.recordFailure(error);

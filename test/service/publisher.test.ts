@@ -22,8 +22,15 @@ const events = [
 
 /** A shard's report carrying `rows` (and nothing else). */
 function report(rows: Float64Array, rowCount: number, finalEnds: number[]) {
-  return Promise.resolve({ rows, rowCount, finalEnds, partitions: [], dead: [], learned: [], admitted: 0 });
+  // As a shard does: every row joined and scored into its record.
+  const records = Array.from({ length: rowCount }, (_, row) => output.build(rows, row));
+  const values = records.map((r) => JSON.stringify(r));
+  const reliable = Uint8Array.from(records, (r) => (r.risk.reliable ? 1 : 0));
+  return Promise.resolve({ rows, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [], admitted: 0 });
 }
+
+const points = table(3);
+const output = builder(points);
 
 /** The rows of `out` whose point passes `keep`, as another shard's result. */
 function onlyPoints(out: { rows: Float64Array; rowCount: number }, keep: (point: number) => boolean): { rows: Float64Array; rowCount: number } {
@@ -54,7 +61,7 @@ async function publishAll(
     outputTopic: 'road-risk',
     carDlqTopic: 'car.dlq',
     commitIntervalMs: 60_000,
-    output: builder(table(3)),
+    pointIdOf: (point) => points.byIndex(point).pointId,
     stats,
     log: () => undefined,
     onFailure: (e) => failures.push(e),
