@@ -177,9 +177,9 @@ export class LoopEventBatch {
 
 // ---- column-level helpers ---------------------------------------------------------------------
 
-/** Whether `bytes` carry the LoopEventBatch file identifier ("SRLE" at bytes 4..7). */
-export function hasLoopEventBatchIdentifier(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && bytes[4] === 0x53 && bytes[5] === 0x52 && bytes[6] === 0x4c && bytes[7] === 0x45;
+/** Whether `bytes[from, to)` carry the LoopEventBatch file identifier ("SRLE" at bytes 4..7). */
+export function hasLoopEventBatchIdentifier(bytes: Uint8Array, from = 0, to = bytes.length): boolean {
+  return to - from >= 8 && bytes[from + 4] === 0x53 && bytes[from + 5] === 0x52 && bytes[from + 6] === 0x4c && bytes[from + 7] === 0x45;
 }
 
 /**

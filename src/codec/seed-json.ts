@@ -16,6 +16,26 @@
  * range is stored as 0, which the kernel refuses as LANE_OUT_OF_RANGE.
  */
 import { allocateEventColumns, type EventColumns } from '../kernel/kernel.js';
+import {
+  F_GAP_M,
+  F_GAP_S,
+  F_LANE,
+  F_LENGTH,
+  F_POINT_ID,
+  F_SPEED,
+  F_T_IN_1,
+  F_T_IN_2,
+  F_T_OUT_1,
+  F_T_OUT_2,
+  K_ABSENT,
+  K_NUMBER,
+  K_STRING,
+  latin1,
+  PointIndexBytes,
+  SeedJsonScanner,
+} from './seed-json-scan.js';
+
+export { PointIndexBytes } from './seed-json-scan.js';
 
 /** Accepted: the event is the next row of the batch. */
 export const DECODE_OK = 0;
@@ -80,7 +100,7 @@ export function canonicalPointId(value: unknown): string | undefined {
 }
 
 /**
- * A reusable batch of decoded loop events. Fill it with `appendJson`/`appendEvent` until `isFull`
+ * A reusable batch of decoded loop events. Fill it with `appendJsonBytes`/`appendJson`/`appendEvent` until `isFull`
  * (it never grows), hand `columns` to the kernel, then `reset()`.
  */
 export class EventColumnsBuilder {
@@ -90,6 +110,7 @@ export class EventColumnsBuilder {
   rejectField = '';
   private rejectKind: DecodeReject | '' = '';
   private rejectCause = '';
+  private scanner: SeedJsonScanner | null = null;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`EventColumnsBuilder capacity must be a positive integer (got ${capacity})`);
@@ -188,6 +209,73 @@ export class EventColumnsBuilder {
     const point = pointIndexOf(pointId);
     if (point === undefined) return this.reject(UNKNOWN_POINT_ID, 'point_id', pointId);
     this.write(lane, tIn1, tOut1, tIn2, tOut2, speed, gapM, gapS, length, point, partitionSlot);
+    return DECODE_OK;
+  }
+
+  /**
+   * As `appendJson(value)` for the message value bytes[from, to) — same rows, same numbers to the
+   * bit, same refusal and `detail` — but read straight from the bytes: no string, no JSON.parse, no
+   * allocation for a seed event (seed-json-scan.ts). What the scanner does not take (escapes in a
+   * key or in point_id, a non-ASCII point_id, nesting deeper than 32, anything not JSON) goes
+   * through `appendJson`, which decides. `null` is a tombstone, as for appendJson.
+   */
+  appendJsonBytes(bytes: Uint8Array | null, from: number, to: number, partitionSlot: number, points: PointIndexBytes): DecodeResult {
+    if (bytes === null) return this.appendJson(null, partitionSlot, points.indexOf);
+    const scanner = (this.scanner ??= new SeedJsonScanner());
+    if (!scanner.scan(bytes, from, to)) {
+      return this.appendJson(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from), partitionSlot, points.indexOf);
+    }
+    if (this.columns.count >= this.capacity) throw new RangeError('EventColumnsBuilder is full: check isFull before appending');
+    const kind = scanner.kind;
+    const v = scanner.value;
+    // Field by field in the seed's order, as appendParsed.
+    let k = kind[F_LANE];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'lane', '');
+    if (k !== K_NUMBER || !Number.isInteger(v[F_LANE])) return this.reject(WRONG_TYPE, 'lane', '');
+    k = kind[F_T_IN_1];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'timestamp_in_1', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'timestamp_in_1', '');
+    k = kind[F_T_OUT_1];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'timestamp_out_1', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'timestamp_out_1', '');
+    k = kind[F_T_IN_2];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'timestamp_in_2', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'timestamp_in_2', '');
+    k = kind[F_T_OUT_2];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'timestamp_out_2', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'timestamp_out_2', '');
+    k = kind[F_SPEED];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'speed', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'speed', '');
+    k = kind[F_GAP_M];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'gap_meters', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'gap_meters', '');
+    k = kind[F_GAP_S];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'gap_seconds', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'gap_seconds', '');
+    k = kind[F_LENGTH];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'length', '');
+    if (k !== K_NUMBER) return this.reject(WRONG_TYPE, 'length', '');
+    k = kind[F_POINT_ID];
+    if (k === K_ABSENT) return this.reject(MISSING_FIELD, 'point_id', '');
+    let point: number;
+    if (k === K_STRING) {
+      const s = scanner.pointIdStart;
+      const e = scanner.pointIdEnd;
+      if (e === s) return this.reject(WRONG_TYPE, 'point_id', '');
+      point = points.lookupBytes(bytes, s, e);
+      // The scanner took only a plain ASCII point_id: its text is its bytes.
+      if (point < 0) return this.reject(UNKNOWN_POINT_ID, 'point_id', latin1(bytes, s, e));
+    } else if (k === K_NUMBER) {
+      const id = v[F_POINT_ID];
+      // canonicalPointId of a number.
+      if (!Number.isSafeInteger(id) || id < 0 || (id === 0 && 1 / id < 0)) return this.reject(WRONG_TYPE, 'point_id', '');
+      point = points.lookupSafeInteger(id);
+      if (point < 0) return this.reject(UNKNOWN_POINT_ID, 'point_id', String(id));
+    } else {
+      return this.reject(WRONG_TYPE, 'point_id', '');
+    }
+    this.write(v[F_LANE], v[F_T_IN_1], v[F_T_OUT_1], v[F_T_IN_2], v[F_T_OUT_2], v[F_SPEED], v[F_GAP_M], v[F_GAP_S], v[F_LENGTH], point, partitionSlot);
     return DECODE_OK;
   }
 

@@ -1,4 +1,4 @@
-import { DECODE_OK, EventColumnsBuilder } from '../codec/seed-json.js';
+import { DECODE_OK, EventColumnsBuilder, type PointIndexBytes } from '../codec/seed-json.js';
 import { hasLoopEventBatchIdentifier, LoopEventBatchDecoder } from '../codec/loop-event-batch.js';
 import { Reason, REASON_NAMES, type ReasonCode } from '../kernel/contract.js';
 import type { EventColumns } from '../kernel/kernel.js';
@@ -29,6 +29,8 @@ export function reasonName(code: ReasonCode | ShardReason): string {
 export interface RouterPoints {
   count: number;
   indexOf(pointId: string): number | undefined;
+  /** The same lookup from a point_id's bytes in a record (no string per event). */
+  byBytes: PointIndexBytes;
   pointId(point: number): string;
   idBytes: readonly Uint8Array[];
 }
@@ -227,11 +229,12 @@ export class PartitionRouter {
         const dead = this.offset < replayUntil ? this.discarded : this.dead;
         this.discarded.length = 0;
         const from = k === 0 ? 0 : t.valueEnds[k - 1];
-        const value = (t.nulls[k] & 1) === 1 ? null : b.values.subarray(from, t.valueEnds[k]);
+        const to = t.valueEnds[k];
+        const isNull = (t.nulls[k] & 1) === 1;
         const done =
-          value !== null && hasLoopEventBatchIdentifier(value)
-            ? this.routeBatchMessage(b, value, slot, nowS, dead)
-            : this.routeJson(b, value, slot, nowS, dead);
+          !isNull && hasLoopEventBatchIdentifier(b.values, from, to)
+            ? this.routeBatchMessage(b, b.values.subarray(from, to), slot, nowS, dead)
+            : this.routeJson(b, isNull ? null : b.values, from, to, slot, nowS, dead);
         if (!done) {
           this.parked[slot] = true;
           return false;
@@ -258,10 +261,10 @@ export class PartitionRouter {
   }
 
   /** Routes one JSON record: true when done with it (admitted or dead-lettered), false when parked. */
-  private routeJson(b: Backlog, value: Buffer | null, slot: number, nowS: number, dead: ShardDeadLetter[]): boolean {
+  private routeJson(b: Backlog, bytes: Buffer | null, from: number, to: number, slot: number, nowS: number, dead: ShardDeadLetter[]): boolean {
     const json = this.json;
     json.reset();
-    const decoded = json.appendJson(value, slot, this.indexOf);
+    const decoded = json.appendJsonBytes(bytes, from, to, slot, this.points.byBytes);
     if (decoded !== DECODE_OK) {
       dead.push({ slot, offset: this.offset, reason: decoded, detail: json.detail });
       return true;

@@ -14,6 +14,7 @@ import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
 import { CalendarResolver } from '../join/calendar.js';
 import { riskModel } from '../model/risk-model.js';
 import { RiskRecordBuilder } from './output.js';
+import { PointIndexBytes } from '../codec/seed-json.js';
 import { PackedColumns } from './columns.js';
 import { type AdmittedSink, PartitionRouter } from './partition-router.js';
 import {
@@ -186,7 +187,7 @@ function init(task: InitTask): { bytesPerPoint: number; memoryBytes: number } {
   const router = new PartitionRouter(
     spec,
     task.partitions,
-    { count: task.points.length, indexOf: (id) => indexById.get(id), pointId: (i) => pointIds[i], idBytes },
+    { count: task.points.length, indexOf: (id) => indexById.get(id), byBytes: new PointIndexBytes(indexById), pointId: (i) => pointIds[i], idBytes },
     admitted,
   );
   state = {

@@ -465,6 +465,15 @@ export class SaferoadsService {
     pipeline.admission.setAssigned(sorted, starts, Date.now() / 1000);
     if (this.options.untilEnd) await this.closeIfDrained(pipeline);
     const resumed = plans.filter((p) => p.start.resumed);
+    // A shard reads whole partitions: with fewer partitions than shards, some shards have nothing.
+    if (sorted.length < this.pool.shards) {
+      this.emit(
+        'info',
+        `saferoads: ${this.pool.shards} shards read ${sorted.length} partition(s): ${this.pool.shards - sorted.length} shard(s) idle; ` +
+          `a car topic with more partitions (or --shards ${sorted.length}) uses them`,
+        { shards: this.pool.shards, partitions: sorted.length },
+      );
+    }
     this.emit(
       'info',
       `saferoads: partitions ${sorted.join(',')} of ${carTopic}: ` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
+import { PointIndexBytes, seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
 import { generateRoadPoints, roadPointsCsv } from '../../src/generate/points.js';
 import { generateTraffic } from '../../src/generate/traffic.js';
 import type { IncomingRecord } from '../../src/kafka/client.js';
@@ -47,7 +47,7 @@ function setup(slots: number[] = [0, 1, 2], pointCount = 6, learned = new Int32A
   const router = new PartitionRouter(
     spec,
     PARTITIONS,
-    { count: pointCount, indexOf: (id) => table.indexOf(id), pointId: (i) => table.byIndex(i).pointId, idBytes: table.points.map((p) => Buffer.from(p.pointId)) },
+    { count: pointCount, indexOf: (id) => table.indexOf(id), byBytes: PointIndexBytes.fromIds(table.points.map((p) => p.pointId)), pointId: (i) => table.byIndex(i).pointId, idBytes: table.points.map((p) => Buffer.from(p.pointId)) },
     sink,
   );
   const starts: ShardPartitionStart[] = slots.map((slot) => ({ slot, ...fresh, readFrom: 0, replayUntil: 0 }));
