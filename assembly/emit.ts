@@ -37,6 +37,7 @@ import {
 } from './layout';
 import {
   PANE_COUNT,
+  PANE_HI,
   PANE_HIST,
   PANE_HW1,
   PANE_HW2,
@@ -52,9 +53,11 @@ import {
   PANE_SUM_LENGTH,
   PANE_SUM_SPEED_DEV,
   PANE_SUM_SPEED_DEV_SQ,
+  PANE_LO_MAX,
+  paneAt,
   slotOf,
 } from './pane';
-import { pointEntry, pointRing, registeredCount } from './points';
+import { pointEntry, registeredCount, slotHolder } from './points';
 import { advanceNextEnd, nextEndRel, nextEndS, started, watermark } from './watermark';
 
 const AGG_LANE_COUNT: usize = 0;
@@ -91,7 +94,7 @@ function emitEnd(endRel: i32, endS: f64): void {
     if (load<i32>(entry, 8) == 0) continue;
     store<f64>(row, <f64>point);
     store<f64>(row, endS, 8);
-    aggregateWindows(pointRing(point), endRel, row, load<f64>(entry), SPEED_SHIFT_KMH);
+    aggregateWindows(point, entry, endRel, row, load<f64>(entry), SPEED_SHIFT_KMH);
     row += <usize>ROW_BYTES;
     rows++;
   }
@@ -102,10 +105,12 @@ function emitEnd(endRel: i32, endS: f64): void {
 
 /**
  * Walks the panes of the long window from the newest back; after shortPanes of them the aggregate
- * is exactly the short window, so both windows come out of one pass. Array fields are summed with
- * SIMD (the pane's u16 counters widened to i32): this loop runs once per emitted row.
+ * is exactly the short window, so both windows come out of one pass. Empty slots are skipped on the
+ * point entry's slot holders alone. Array fields are summed with SIMD (the pane's 8-bit counters
+ * widened to i32, plus 256 × their high bytes in a pane of more than 255 events): this loop runs
+ * once per emitted row.
  */
-function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f64, speedShift: f64): void {
+function aggregateWindows(point: i32, entry: usize, endRel: i32, row: usize, allowedSpeed: f64, speedShift: f64): void {
   const agg = scratchPtr;
   let count = 0;
   let hw1 = 0;
@@ -125,18 +130,16 @@ function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f6
   let h6 = h0, h7 = h0, h8 = h0, h9 = h0, h10 = h0, h11 = h0;
   for (let k = 0; k < longPanes; k++) {
     const q = endRel - 1 - k;
-    const pane = slotOf(ring, q);
-    if (load<i32>(pane) == q) {
+    const slot = slotOf(q);
+    if (load<i32>(slotHolder(entry, slot)) == q) {
+      const pane = paneAt(point, slot);
       if (count == 0) {
         // First pane with traffic: clear the lane sums (vector stores; memory.fill is a call in V8).
         const zero = i64x2.splat(0);
         for (let at: usize = 0; at < AGG_HIST; at += 16) v128.store(agg + at, zero);
       }
-      count += <i32>load<u16>(pane, PANE_COUNT);
-      hw1 += <i32>load<u16>(pane, PANE_HW1);
-      hw2 += <i32>load<u16>(pane, PANE_HW2);
-      longVehicles += <i32>load<u16>(pane, PANE_LONG);
-      overLimit += <i32>load<u16>(pane, PANE_OVER);
+      const paneCount = <i32>load<u16>(pane, PANE_COUNT);
+      count += paneCount;
       sumSpeedDev += load<f64>(pane, PANE_SUM_SPEED_DEV);
       sumSpeedDevSq += load<f64>(pane, PANE_SUM_SPEED_DEV_SQ);
       sumGapM += load<f64>(pane, PANE_SUM_GAP_M);
@@ -145,32 +148,46 @@ function aggregateWindows(ring: usize, endRel: i32, row: usize, allowedSpeed: f6
       minGapS = Math.min(minGapS, load<f64>(pane, PANE_MIN_GAP_S));
       sumLength += load<f64>(pane, PANE_SUM_LENGTH);
       occupied += load<f64>(pane, PANE_OCCUPIED);
-      // Lanes: 8 u16 counts widened into two i32x4, 8 f64 speed sums as four f64x2.
-      const laneCounts = v128.load(pane, PANE_LANE_COUNT);
-      v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT), i32x4.extend_low_i16x8_u(laneCounts)), AGG_LANE_COUNT);
-      v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT + 16), i32x4.extend_high_i16x8_u(laneCounts)), AGG_LANE_COUNT + 16);
+      // Lane speed sums: 8 f64 as four f64x2.
       v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED), v128.load(pane, PANE_LANE_SPEED)), AGG_LANE_SPEED);
       v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 16), v128.load(pane, PANE_LANE_SPEED + 16)), AGG_LANE_SPEED + 16);
       v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 32), v128.load(pane, PANE_LANE_SPEED + 32)), AGG_LANE_SPEED + 32);
       v128.store(agg, f64x2.add(v128.load(agg, AGG_LANE_SPEED + 48), v128.load(pane, PANE_LANE_SPEED + 48)), AGG_LANE_SPEED + 48);
-      const b0 = v128.load(pane, PANE_HIST);
-      const b1 = v128.load(pane, PANE_HIST + 16);
-      const b2 = v128.load(pane, PANE_HIST + 32);
-      const b3 = v128.load(pane, PANE_HIST + 48);
-      const b4 = v128.load(pane, PANE_HIST + 64);
-      const b5 = v128.load(pane, PANE_HIST + 80);
-      h0 = i32x4.add(h0, i32x4.extend_low_i16x8_u(b0));
-      h1 = i32x4.add(h1, i32x4.extend_high_i16x8_u(b0));
-      h2 = i32x4.add(h2, i32x4.extend_low_i16x8_u(b1));
-      h3 = i32x4.add(h3, i32x4.extend_high_i16x8_u(b1));
-      h4 = i32x4.add(h4, i32x4.extend_low_i16x8_u(b2));
-      h5 = i32x4.add(h5, i32x4.extend_high_i16x8_u(b2));
-      h6 = i32x4.add(h6, i32x4.extend_low_i16x8_u(b3));
-      h7 = i32x4.add(h7, i32x4.extend_high_i16x8_u(b3));
-      h8 = i32x4.add(h8, i32x4.extend_low_i16x8_u(b4));
-      h9 = i32x4.add(h9, i32x4.extend_high_i16x8_u(b4));
-      h10 = i32x4.add(h10, i32x4.extend_low_i16x8_u(b5));
-      h11 = i32x4.add(h11, i32x4.extend_high_i16x8_u(b5));
+      // The 8-bit counters: low bytes always, high bytes (line 3) only in a pane of more than 255
+      // events (below that they are not even initialised).
+      let hi: usize = 0;
+      do {
+        const shift = <i32>(hi >> 3); // 0 for the low bytes, 8 for the high bytes (hi = PANE_HI = 64)
+        const c = pane + hi;
+        hw1 += <i32>load<u8>(c, PANE_HW1) << shift;
+        hw2 += <i32>load<u8>(c, PANE_HW2) << shift;
+        longVehicles += <i32>load<u8>(c, PANE_LONG) << shift;
+        overLimit += <i32>load<u8>(c, PANE_OVER) << shift;
+        // Lanes: 8 u8 counts widened into two i32x4.
+        const laneCounts = v128.load8x8_u(c, PANE_LANE_COUNT);
+        v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT), i32x4.shl(i32x4.extend_low_i16x8_u(laneCounts), shift)), AGG_LANE_COUNT);
+        v128.store(agg, i32x4.add(v128.load(agg, AGG_LANE_COUNT + 16), i32x4.shl(i32x4.extend_high_i16x8_u(laneCounts), shift)), AGG_LANE_COUNT + 16);
+        // Histogram: 48 u8 bins as 6 × 8 widened to i16x8, then to i32x4 (shl 0 costs nothing).
+        const b0 = v128.load8x8_u(c, PANE_HIST);
+        const b1 = v128.load8x8_u(c, PANE_HIST + 8);
+        const b2 = v128.load8x8_u(c, PANE_HIST + 16);
+        const b3 = v128.load8x8_u(c, PANE_HIST + 24);
+        const b4 = v128.load8x8_u(c, PANE_HIST + 32);
+        const b5 = v128.load8x8_u(c, PANE_HIST + 40);
+        h0 = i32x4.add(h0, i32x4.shl(i32x4.extend_low_i16x8_u(b0), shift));
+        h1 = i32x4.add(h1, i32x4.shl(i32x4.extend_high_i16x8_u(b0), shift));
+        h2 = i32x4.add(h2, i32x4.shl(i32x4.extend_low_i16x8_u(b1), shift));
+        h3 = i32x4.add(h3, i32x4.shl(i32x4.extend_high_i16x8_u(b1), shift));
+        h4 = i32x4.add(h4, i32x4.shl(i32x4.extend_low_i16x8_u(b2), shift));
+        h5 = i32x4.add(h5, i32x4.shl(i32x4.extend_high_i16x8_u(b2), shift));
+        h6 = i32x4.add(h6, i32x4.shl(i32x4.extend_low_i16x8_u(b3), shift));
+        h7 = i32x4.add(h7, i32x4.shl(i32x4.extend_high_i16x8_u(b3), shift));
+        h8 = i32x4.add(h8, i32x4.shl(i32x4.extend_low_i16x8_u(b4), shift));
+        h9 = i32x4.add(h9, i32x4.shl(i32x4.extend_high_i16x8_u(b4), shift));
+        h10 = i32x4.add(h10, i32x4.shl(i32x4.extend_low_i16x8_u(b5), shift));
+        h11 = i32x4.add(h11, i32x4.shl(i32x4.extend_high_i16x8_u(b5), shift));
+        hi = hi == 0 && paneCount > PANE_LO_MAX ? <usize>PANE_HI : 0;
+      } while (hi != 0);
     }
     if (k == shortPanes - 1 || k == longPanes - 1) {
       if (count != 0) {

@@ -11,13 +11,12 @@ import { ingest } from './ingest';
 import { rejectionCount } from './ingest';
 import { finalEndCount, rowCount } from './emit';
 import * as L from './layout';
-import { clearRings } from './pane';
-import { registerPoint, registeredCount } from './points';
+import { EMPTY_PANE } from './pane';
+import { clearSlots, registerPoint, registeredCount } from './points';
 import { fbEventCount, fbPointIdCount, LOOP_EVENT_BYTES } from './flatbuffers';
 import { nextEndS, resetPartitions, setExternalWatermark, started, watermark } from './watermark';
 
 export const PANE_BYTES: i32 = L.PANE_BYTES;
-export const POINT_BYTES: i32 = L.POINT_BYTES;
 export const PARTITION_BYTES: i32 = L.PARTITION_BYTES;
 export const FB_LOOP_EVENT_BYTES: i32 = LOOP_EVENT_BYTES;
 export const MAX_BATCH_EVENTS: i32 = L.MAX_BATCH;
@@ -54,7 +53,7 @@ export function init(
 
 /** Forgets all traffic and watermarks (points stay registered): the state right after init. */
 export function reset(): void {
-  clearRings(L.panesPtr, <usize>L.pointCapacity * <usize>L.ringPanes);
+  clearSlots(EMPTY_PANE); // a pane's bytes are cleared when its slot takes it
   resetPartitions(startWallClock);
 }
 
@@ -76,6 +75,10 @@ export function fbIngest(first: i32, count: i32, partition: i32, nowS: f64): i32
 
 export function bytesPerPoint(): i32 {
   return L.bytesPerPoint();
+}
+/** Window state per point for a ring of `ringPanes` panes, before init (WasmKernel.bytesPerPoint). */
+export function bytesPerPointFor(ringPanes: i32): f64 {
+  return L.bytesPerPointFor(ringPanes);
 }
 export function requestedBytes(): f64 {
   return L.requestedBytes;

@@ -3,8 +3,9 @@
 // memory. Regions follow each other from the heap base, each aligned to 64 bytes (a cache line):
 //
 //   region          bytes                                  contents
-//   points          pointCapacity * POINT_BYTES            point table (points.ts)
-//   panes           pointCapacity * ringPanes * PANE_BYTES  pane rings, one ring per point (pane.ts)
+//   points          pointCapacity * pointBytesFor(ring)    point table with the slot holders (points.ts)
+//   panes           ringPanes * pointCapacity * PANE_BYTES pane rings, slot-major: slot s of every point,
+//                                                          then slot s + 1 (pane.ts)
 //   partitions      partitions * PARTITION_BYTES           partition watermarks (watermark.ts)
 //   f64 columns     8 * F64_COLUMN_STRIDE (8 MiB each)     tIn1,tOut1,tIn2,tOut2,speed,gapM,gapS,length
 //   i32 columns     3 * I32_COLUMN_STRIDE (4 MiB each)     point, lane, partition
@@ -16,7 +17,7 @@
 //   point-id map    pointIdCapacity * 4                    i32 dense point index per point_ref
 //   message         messageCapacity                        one FlatBuffers LoopEventBatch
 //
-// Bytes per point = ringPanes * PANE_BYTES + POINT_BYTES (bytesPerPoint()).
+// Bytes per point = ringPanes * PANE_BYTES + pointBytesFor(ringPanes) (bytesPerPoint()).
 //
 // The input columns sit a compile-time stride apart (room for MAX_BATCH events each), so the hot
 // loop reads all eleven fields of an event from one address plus constant offsets; with one
@@ -36,7 +37,8 @@ import {
 } from './constants';
 
 export const PANE_BYTES: i32 = 256;
-export const POINT_BYTES: i32 = 32;
+/** Point entry bytes before the slot holders (points.ts). */
+export const POINT_HEADER_BYTES: i32 = 16;
 export const PARTITION_BYTES: i32 = 32;
 export const SCRATCH_BYTES: i32 = 512;
 /** Most events one ingest call can take (batchCapacity <= MAX_BATCH). */
@@ -82,7 +84,10 @@ export let pointIdSpansPtr: usize = 0;
 export let pointIdMapPtr: usize = 0;
 export let messagePtr: usize = 0;
 export let layoutEnd: usize = 0;
-export let ringBytes: usize = 0;
+/** Bytes between slot s and slot s + 1 of one point (slot-major: pointCapacity * PANE_BYTES). */
+export let slotStride: usize = 0;
+/** log2 of the bytes of one point entry (pointBytesFor(ringPanes)): the hot path shifts, not multiplies. */
+export let pointShift: usize = 6;
 
 let initialised = false;
 // Layout arithmetic is done in f64 (exact below 2^53) so an oversized request cannot wrap around.
@@ -94,8 +99,23 @@ function place(bytes: f64): f64 {
   return at;
 }
 
+/**
+ * Point entry bytes for a ring of `ring` panes: header and one i32 holder per slot, rounded up to a
+ * power of two of at least a cache line (64 bytes up to 12 panes, 128 up to 28, ...).
+ */
+export function pointBytesFor(ring: i32): f64 {
+  let bytes = ALIGN;
+  while (bytes < <f64>POINT_HEADER_BYTES + 4 * <f64>ring) bytes *= 2;
+  return bytes;
+}
+
+/** Window state per point for a ring of `ring` panes (what init would lay out). */
+export function bytesPerPointFor(ring: i32): f64 {
+  return <f64>ring * <f64>PANE_BYTES + pointBytesFor(ring);
+}
+
 export function bytesPerPoint(): i32 {
-  return ringPanes * PANE_BYTES + POINT_BYTES;
+  return <i32>bytesPerPointFor(ringPanes);
 }
 
 export function f64Column(column: i32): usize {
@@ -140,7 +160,8 @@ export function configure(
   cursor = <f64>__heap_base;
   const pts = <f64>points;
   const b = <f64>batch;
-  const pPoints = place(pts * <f64>POINT_BYTES);
+  const entryBytes = pointBytesFor(ring);
+  const pPoints = place(pts * entryBytes);
   const pPanes = place(pts * <f64>ring * <f64>PANE_BYTES);
   const pPartitions = place(<f64>partitions * <f64>PARTITION_BYTES);
   const pF64 = place(<f64>EVENT_F64_COLUMNS * <f64>F64_COLUMN_STRIDE);
@@ -189,7 +210,10 @@ export function configure(
   pointIdMapPtr = <usize>pMap;
   messagePtr = <usize>pMessage;
   layoutEnd = <usize>end;
-  ringBytes = <usize>ring * <usize>PANE_BYTES;
+  slotStride = <usize>points * <usize>PANE_BYTES;
+  let shift: usize = 6;
+  while (<f64>(<usize>1 << shift) < entryBytes) shift++;
+  pointShift = shift;
   initialised = true;
   return INIT_OK;
 }

@@ -34,7 +34,7 @@ export interface KernelBenchOptions {
   referenceIterations?: number;
   /**
    * Points of the extra cache-resident runs (default 100): their rings fit the CPU caches, so
-   * those figures show compute cost, the main ones (10 000 points, ~33 MB of panes) memory cost.
+   * those figures show compute cost, the main ones (10 000 points, ~31 MB of window state) memory cost.
    */
   residentPoints?: number;
   /** Skip the reference (e.g. when only the WASM figures are wanted). */

@@ -63,6 +63,7 @@ interface KernelExports {
   fbFill: Fn;
   fbIngest: Fn;
   bytesPerPoint: Fn;
+  bytesPerPointFor: Fn;
   requestedBytes: Fn;
   currentWatermark: Fn;
   registeredPoints: Fn;
@@ -254,7 +255,7 @@ export class WasmKernel implements WindowKernel {
   readonly finalEndCapacity: number;
   readonly pointIdCapacity: number;
   readonly messageCapacity: number;
-  /** Fixed bytes each point costs: ringPanes × PANE_BYTES + POINT_BYTES. */
+  /** Fixed bytes each point costs: ringPanes × PANE_BYTES + its point entry (assembly/layout.ts). */
   readonly bytesPerPoint: number;
   /** Bytes of WASM memory the layout uses. */
   readonly memoryBytes: number;
@@ -289,7 +290,7 @@ export class WasmKernel implements WindowKernel {
       options.messageCapacity ?? Math.min(this.batchCapacity * 72 + this.pointIdCapacity * 64 + 65536, 0x7fffffff),
     );
 
-    this.bytesPerPoint = spec.ringPanes * globalValue(this.ex, 'PANE_BYTES') + globalValue(this.ex, 'POINT_BYTES');
+    this.bytesPerPoint = this.ex.bytesPerPointFor(spec.ringPanes);
 
     const code = this.ex.init(
       points,

@@ -581,6 +581,41 @@ describe('WASM kernel vs reference', () => {
     expectSameAsReference(run(wasmWith({ batchCapacity: 1000, rowCapacity: 4, finalEndCapacity: 1 }), s, [4096]), ref);
   }, PROPERTY_TIMEOUT_MS);
 
+  it('panes of 255, 256 and 257 vehicles whose counters all pass 255 at once, like the reference', () => {
+    // The WASM pane keeps its counters in 8 bits and a high byte it only uses above 255 vehicles
+    // (assembly/pane.ts): identical vehicles make every counter of a pane wrap on the same event,
+    // the 256th, which is also the one that starts using the high bytes.
+    const same = { lane: 3, speed: 101.25, gapS: 0.5, length: 12 }; // one bin, one lane, every flag set
+    const pane = (start: number, n: number, o: Partial<LoopEvent> = {}): LoopEvent[] =>
+      Array.from({ length: n }, (_, i) => ev(start + (i % 50), { ...same, ...o }));
+    const steps: Step[] = [
+      // Four panes of point 0 in one long window (180 s): 255 and 256 vehicles, then light traffic.
+      { kind: 'ingest', nowS: 1300, events: [...pane(962, 255), ...pane(962, 3, { lane: 1, speed: 40 }), ...pane(1022, 256, { point: 1 })] },
+      { kind: 'ingest', nowS: 1300, events: [...pane(1022, 256), ...pane(1082, 257)] },
+      { kind: 'ingest', nowS: 1300, events: pane(1142, 2, { point: 1, gapS: 3, length: 4, speed: 30 }) },
+    ];
+    const s: Scenario = {
+      options: { ...OPTIONS, partitions: 1 },
+      points: [
+        [0, 80],
+        [1, 100],
+      ],
+      steps,
+      flushTo: 1600,
+    };
+    const ref = run(makeReference, s, []);
+    expect(ref.rejections).toEqual([]);
+    const counts = ref.rows.filter((r) => r.point === 0).map((r) => r.short.count);
+    expect(counts).toContain(258); // 255 + 3 slower vehicles in one pane
+    expect(counts).toContain(256);
+    expect(counts).toContain(257);
+    for (const cuts of [[], [1], [255, 2], [256, 7]]) {
+      const wasm = run(makeWasm, s, cuts);
+      expectSameAsReference(wasm, ref);
+      expectSameAcrossCuts(wasm, run(makeWasm, s, []));
+    }
+  }, PROPERTY_TIMEOUT_MS);
+
   it('programming errors throw KernelError in both and leave the state as it was', () => {
     const events = [ev(1000), ev(1031), ev(1045, { partition: 1 })];
     const outputs = [makeReference, makeWasm, wasmWith({ batchCapacity: 1 })].map((make) => {

@@ -37,6 +37,9 @@ function kernel(options: Partial<ConstructorParameters<typeof WasmKernel>[0]> = 
   return k;
 }
 
+/** Bytes of a point entry (assembly/points.ts): 16 + 4 per ring slot, rounded up to a power of two >= 64. */
+const entryBytes = (ringPanes: number): number => Math.max(64, 2 ** Math.ceil(Math.log2(16 + 4 * ringPanes)));
+
 const reasons = (out: KernelOutput): Array<[number, ReasonCode]> => out.rejections.map((r) => [r.index, r.reason]);
 
 describe('loading and constants', () => {
@@ -45,7 +48,9 @@ describe('loading and constants', () => {
     const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
     const k = kernel();
     expect(k.watermark).toBe(-Infinity);
-    expect(k.bytesPerPoint).toBe(SPEC.ringPanes * 256 + 32);
+    // 256-byte panes and a point entry of 16 bytes + 4 per ring slot, rounded up to a power of two >= 64.
+    expect(k.bytesPerPoint).toBe(SPEC.ringPanes * 256 + entryBytes(SPEC.ringPanes));
+    expect(new WasmKernel({ ...OPTIONS, spec: windowSpec() }).bytesPerPoint).toBe(12 * 256 + 64);
     const exports = new WebAssembly.Instance(loadKernelModule(), {}).exports as Record<string, { value: unknown }>;
     const expected = expectedKernelConstants();
     expect(Object.keys(expected)).toContain('REASON_PANE_FULL');
@@ -80,7 +85,7 @@ describe('init capacity', () => {
     expect(error).toBeInstanceOf(KernelError);
     expect((error as KernelError).code).toBe(ErrorCodes.KERNEL);
     expect((error as Error).message).toMatch(/4 GiB/);
-    expect((error as Error).message).toContain(`${spec.ringPanes * 256 + 32} bytes/point`);
+    expect((error as Error).message).toContain(`${spec.ringPanes * 256 + entryBytes(spec.ringPanes)} bytes/point`);
   });
 
   it('refuses fewer row slots than points and nonsense capacities', () => {
