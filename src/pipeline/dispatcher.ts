@@ -227,35 +227,73 @@ export class Dispatcher {
 }
 
 /**
- * A batch as one task: values and keys each concatenated into one buffer that moves to the worker
- * (one copy per record on the host, the only per-record work it does after kafkajs).
+ * A batch as one task: its keys and values in one buffer that moves to the worker. kafkajs hands
+ * out keys and values as views into the fetched response, so one copy of the span they lie in is
+ * usually all it takes (no per-record copy); otherwise each is copied in turn.
  */
 export function packRecords(records: readonly IncomingRecord[], slot: number, nowS: number): RecordsTask {
   const count = records.length;
-  const valueEnds = new Int32Array(count);
-  const keyEnds = new Int32Array(count);
+  const valueStart = new Int32Array(count);
+  const valueEnd = new Int32Array(count);
+  const keyStart = new Int32Array(count);
+  const keyEnd = new Int32Array(count);
   const nulls = new Uint8Array(count);
   const offsets = new Float64Array(count);
-  let valueBytes = 0;
-  let keyBytes = 0;
+  let shared: ArrayBufferLike | undefined;
+  let sameBuffer = true;
+  let lo = Infinity;
+  let hi = 0;
+  let total = 0;
   for (let k = 0; k < count; k++) {
     const r = records[k];
-    if (r.value === null) nulls[k] |= 1;
-    else valueBytes += r.value.length;
-    if (r.key === null) nulls[k] |= 2;
-    else keyBytes += r.key.length;
-    valueEnds[k] = valueBytes;
-    keyEnds[k] = keyBytes;
     offsets[k] = Number(r.offset);
+    for (let part = 0; part < 2; part++) {
+      const b = part === 0 ? r.value : r.key;
+      if (b === null) {
+        nulls[k] |= part === 0 ? 1 : 2;
+        continue;
+      }
+      total += b.length;
+      shared ??= b.buffer;
+      if (b.buffer !== shared) sameBuffer = false;
+      if (b.byteOffset < lo) lo = b.byteOffset;
+      if (b.byteOffset + b.length > hi) hi = b.byteOffset + b.length;
+    }
   }
-  const values = new ArrayBuffer(valueBytes);
-  const keys = new ArrayBuffer(keyBytes);
-  const valueView = new Uint8Array(values);
-  const keyView = new Uint8Array(keys);
+  // One copy of the span, if the records share a buffer and the span is not mostly other bytes.
+  if (shared !== undefined && sameBuffer && hi - lo <= 2 * total + 65_536) {
+    const bytes = new ArrayBuffer(hi - lo);
+    new Uint8Array(bytes).set(new Uint8Array(shared, lo, hi - lo));
+    for (let k = 0; k < count; k++) {
+      const r = records[k];
+      if (r.value !== null) {
+        valueStart[k] = r.value.byteOffset - lo;
+        valueEnd[k] = valueStart[k] + r.value.length;
+      }
+      if (r.key !== null) {
+        keyStart[k] = r.key.byteOffset - lo;
+        keyEnd[k] = keyStart[k] + r.key.length;
+      }
+    }
+    return { kind: 'records', slot, count, bytes, valueStart, valueEnd, keyStart, keyEnd, nulls, offsets, nowS };
+  }
+  const bytes = new ArrayBuffer(total);
+  const view = new Uint8Array(bytes);
+  let at = 0;
   for (let k = 0; k < count; k++) {
     const r = records[k];
-    if (r.value !== null) valueView.set(r.value, k === 0 ? 0 : valueEnds[k - 1]);
-    if (r.key !== null) keyView.set(r.key, k === 0 ? 0 : keyEnds[k - 1]);
+    if (r.value !== null) {
+      view.set(r.value, at);
+      valueStart[k] = at;
+      at += r.value.length;
+      valueEnd[k] = at;
+    }
+    if (r.key !== null) {
+      view.set(r.key, at);
+      keyStart[k] = at;
+      at += r.key.length;
+      keyEnd[k] = at;
+    }
   }
-  return { kind: 'records', slot, count, values, valueEnds, keys, keyEnds, nulls, offsets, nowS };
+  return { kind: 'records', slot, count, bytes, valueStart, valueEnd, keyStart, keyEnd, nulls, offsets, nowS };
 }

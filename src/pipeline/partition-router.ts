@@ -47,8 +47,7 @@ export interface AdmittedSink {
 /** One fetched batch of one partition waiting here, and where routing stopped inside it. */
 interface Backlog {
   task: RecordsTask;
-  values: Buffer;
-  keys: Uint8Array;
+  bytes: Buffer;
   /** Next record to route. */
   next: number;
   /** Next event inside that record (FlatBuffers batches hold many). */
@@ -147,8 +146,7 @@ export class PartitionRouter {
     this.touched[slot] = 1;
     this.backlogs[slot].push({
       task,
-      values: Buffer.from(task.values),
-      keys: new Uint8Array(task.keys),
+      bytes: Buffer.from(task.bytes),
       next: 0,
       event: 0,
       maxBefore: -Infinity,
@@ -228,13 +226,13 @@ export class PartitionRouter {
         this.maxBefore = b.maxBefore;
         const dead = this.offset < replayUntil ? this.discarded : this.dead;
         this.discarded.length = 0;
-        const from = k === 0 ? 0 : t.valueEnds[k - 1];
-        const to = t.valueEnds[k];
+        const from = t.valueStart[k];
+        const to = t.valueEnd[k];
         const isNull = (t.nulls[k] & 1) === 1;
         const done =
-          !isNull && hasLoopEventBatchIdentifier(b.values, from, to)
-            ? this.routeBatchMessage(b, b.values.subarray(from, to), slot, nowS, dead)
-            : this.routeJson(b, isNull ? null : b.values, from, to, slot, nowS, dead);
+          !isNull && hasLoopEventBatchIdentifier(b.bytes, from, to)
+            ? this.routeBatchMessage(b, b.bytes.subarray(from, to), slot, nowS, dead)
+            : this.routeJson(b, isNull ? null : b.bytes, from, to, slot, nowS, dead);
         if (!done) {
           this.parked[slot] = true;
           return false;
@@ -312,10 +310,10 @@ export class PartitionRouter {
     const t = b.task;
     const k = b.next;
     if ((t.nulls[k] & 2) === 2) return true;
-    const from = k === 0 ? 0 : t.keyEnds[k - 1];
+    const from = t.keyStart[k];
     const id = this.points.idBytes[point];
-    if (t.keyEnds[k] - from !== id.length) return false;
-    const keys = b.keys;
+    if (t.keyEnd[k] - from !== id.length) return false;
+    const keys = b.bytes;
     for (let j = 0; j < id.length; j++) if (keys[from + j] !== id[j]) return false;
     return true;
   }

@@ -69,7 +69,7 @@ export class ShardPool {
 
   /** A fetched batch for the shard that reads its partition (the buffers are moved, not copied). */
   records(shard: number, task: Extract<ShardTask, { kind: 'records' }>): Promise<ShardReport> {
-    return this.run(shard, task, [task.values, task.keys]) as Promise<ShardReport>;
+    return this.run(shard, task, [task.bytes]) as Promise<ShardReport>;
   }
 
   /** W moved (and the stream started at `startAt`, NaN after): the shard emits what became final. */

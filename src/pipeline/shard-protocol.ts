@@ -74,18 +74,18 @@ export interface WeatherTask {
 }
 
 /**
- * One fetched batch of one partition, as bytes: record k's value is values[valueEnds[k-1] ..
- * valueEnds[k]) (valueEnds[-1] = 0; a null value has valueNull[k] = 1), its key likewise.
+ * One fetched batch of one partition, as bytes: record k's value is bytes[valueStart[k],
+ * valueEnd[k]) and its key bytes[keyStart[k], keyEnd[k]) (nulls[k]: 1 null value, 2 null key).
  */
 export interface RecordsTask {
   kind: 'records';
   slot: number;
   count: number;
-  values: ArrayBuffer;
-  valueEnds: Int32Array;
-  keys: ArrayBuffer;
-  keyEnds: Int32Array;
-  /** 1: null value (k), 2: null key, 3: both. */
+  bytes: ArrayBuffer;
+  valueStart: Int32Array;
+  valueEnd: Int32Array;
+  keyStart: Int32Array;
+  keyEnd: Int32Array;
   nulls: Uint8Array;
   offsets: Float64Array;
   nowS: number;
