@@ -1,6 +1,6 @@
 /** Command line of `npm run bench -- [options]`. */
 
-export const SUITES = ['kernel', 'decode', 'shards', 'e2e', 'ceiling'] as const;
+export const SUITES = ['kernel', 'decode', 'shards', 'e2e', 'ceiling', 'batch', 'fetch', 'pandas', 'live'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 export interface BenchArgs {
@@ -17,10 +17,12 @@ export interface BenchArgs {
 
 export const USAGE = `usage: npm run bench -- [--quick] [--suites ${SUITES.join(',')}] [--events K] [--runs N] [--profile DIR]
 
-  --quick          small inputs, fewer runs (under 2 minutes, broker start included)
-  --suites LIST    comma-separated subset of: ${SUITES.join(', ')} (default: all)
-  --events K       loop events produced to the broker for the e2e and ceiling suites
-  --runs N         runs per figure (default 5; --quick runs e2e 2 times)
+  --quick          small inputs, fewer runs (under 3 minutes, broker start included)
+  --suites LIST    comma-separated subset of: ${SUITES.join(', ')} (default: all);
+                   batch: FlatBuffers 1–1000 events per message, fetch: kafkajs consumer settings,
+                   pandas: a pandas client on the same data, live: emission latency at a real-time rate
+  --events K       loop events produced to the broker for the e2e, ceiling, fetch and pandas suites
+  --runs N         runs per figure (default 5; --quick runs e2e 2 times, decode, shards and ceiling 3)
   --profile DIR    write a V8 CPU profile (--cpu-prof) of every e2e run into DIR and print the top functions
 `;
 

@@ -3,7 +3,9 @@
  * Kafka delivers them — seed JSON, one event per message, or FlatBuffers LoopEventBatch messages of
  * ONE point each, chunked like `saferoads generate --format flatbuffers` (a chunk closes after 5 s
  * of event time or when one point has 500 events in it) — with each point's events on partition
- * (point index % PARTITIONS), so the expected output is known exactly.
+ * (point index % PARTITIONS), so the expected output is known exactly. FlatBuffers can also be
+ * grouped by a fixed number of events per message (encodeDataset's eventsPerMessage: one partition's
+ * events, of several points), for the events-per-message sweep.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,7 +149,12 @@ export async function encodeDataset(
   format: Format,
   onChunk: (chunk: EncodedChunk) => Promise<void> | void,
   jsonChunk = 5000,
+  eventsPerMessage?: number,
 ): Promise<Expected> {
+  if (eventsPerMessage !== undefined) {
+    if (format !== 'flatbuffers') throw new RangeError('eventsPerMessage applies to FlatBuffers only');
+    return encodeFixedMessages(d, eventsPerMessage, onChunk, jsonChunk);
+  }
   const indexOf = new Map(d.points.map((p) => [p.pointId, p.index]));
   const expect = new ExpectationBuilder(d);
   let chunk: SeedLoopEvent[] = [];
@@ -195,6 +202,58 @@ export async function encodeDataset(
       if (n > fullest) fullest = n;
     }
   }
+  await emit();
+  return expect.build();
+}
+
+/**
+ * FlatBuffers LoopEventBatch messages of exactly `perMessage` events each (the last of each
+ * partition may hold fewer): a partition's events in event-time order, of as many points as fall
+ * in (key null, explicit partition), so only the grouping differs from the per-point messages.
+ * Records go to `onChunk` in order, `chunkRecords` at a time (a message closes on its count, so it
+ * may span more event time than the grace: a partition's messages must stay in order).
+ */
+async function encodeFixedMessages(
+  d: Dataset,
+  perMessage: number,
+  onChunk: (chunk: EncodedChunk) => Promise<void> | void,
+  chunkRecords: number,
+): Promise<Expected> {
+  if (!Number.isInteger(perMessage) || perMessage < 1) throw new RangeError(`eventsPerMessage must be a positive integer (got ${perMessage})`);
+  const indexOf = new Map(d.points.map((p) => [p.pointId, p.index]));
+  const expect = new ExpectationBuilder(d);
+  const open: SeedLoopEvent[][] = Array.from({ length: PARTITIONS }, () => []);
+  let records: OutgoingRecord[] = [];
+  let events = 0;
+  let bytes = 0;
+  const close = (p: number) => {
+    const list = open[p];
+    if (list.length === 0) return;
+    const ids = [...new Set(list.map((e) => e.point_id))];
+    const value = Buffer.from(encodeSeedEvents(ids, list));
+    records.push({ key: null, value, partition: p });
+    bytes += value.length;
+    events += list.length;
+    expect.record(p);
+    open[p] = [];
+  };
+  const emit = async () => {
+    if (records.length === 0) return;
+    const chunk = { records, events };
+    records = [];
+    events = 0;
+    bytes = 0;
+    await onChunk(chunk);
+  };
+  for (const e of datasetEvents(d)) {
+    const p = indexOf.get(e.point_id)! % PARTITIONS;
+    open[p].push(e);
+    expect.event(p, e.timestamp_out_2);
+    if (open[p].length >= perMessage) close(p);
+    // Chunks of about 1 MiB at most (a produce request's size), or `chunkRecords` records.
+    if (records.length >= chunkRecords || bytes >= 1 << 20) await emit();
+  }
+  for (let p = 0; p < PARTITIONS; p++) close(p);
   await emit();
   return expect.build();
 }

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { weatherJson } from '../../src/generate/weather.js';
-import { KafkaClient } from '../../src/kafka/client.js';
+import { KafkaClient, type Producer } from '../../src/kafka/client.js';
 import { type Dataset, encodeDataset, type Expected, type Format, GRACE_S, makeDataset, PARTITIONS } from '../lib/dataset.js';
 import { fmt, fmtRate, fmtSummary, percentile, summarize, type Summary } from '../lib/stats.js';
 import { runResultChild } from '../lib/child.js';
@@ -48,6 +48,58 @@ export interface BrokerData {
   topics: PreparedTopic[];
 }
 
+/**
+ * Produces `dataset` to `topic` chunk by chunk (streamed: never all of it in memory) and checks the
+ * broker holds every record. FlatBuffers messages group what naturally groups (per point, 5 s), or
+ * exactly `eventsPerMessage` events of one partition.
+ */
+export async function produceDataset(
+  client: KafkaClient,
+  producer: Producer,
+  topic: string,
+  dataset: Dataset,
+  format: Format,
+  log: (line: string) => void,
+  eventsPerMessage?: number,
+): Promise<{ expected: Expected; produceSeconds: number; bytes: number }> {
+  const began = performance.now();
+  let bytes = 0;
+  let failure: unknown;
+  const expected = await encodeDataset(
+    dataset,
+    format,
+    async ({ records }) => {
+      if (failure !== undefined) throw failure;
+      for (const r of records) bytes += typeof r.value === 'string' ? Buffer.byteLength(r.value) : (r.value?.length ?? 0);
+      // One chunk at a time, as a real producer keeps a partition's order: chunks in flight
+      // together may land out of order, and a chunk spans up to a minute of event time (more
+      // than the grace), so its events would be late behind the next one.
+      await producer.send(topic, records).catch((error: unknown) => void (failure ??= error));
+    },
+    5000,
+    eventsPerMessage,
+  );
+  if (failure !== undefined) throw failure;
+  const produceSeconds = (performance.now() - began) / 1000;
+  const ends = await client.endOffsets(topic);
+  const onBroker = expected.partitionRecords.map((_, p) => Number(ends.get(p) ?? 0n));
+  if (onBroker.some((n, p) => n !== expected.partitionRecords[p])) {
+    throw new Error(`${topic} holds ${onBroker.join('/')} records per partition, expected ${expected.partitionRecords.join('/')}`);
+  }
+  const grouping = eventsPerMessage === undefined ? '' : ` of ${fmt(eventsPerMessage)} events each`;
+  log(
+    `  produced ${fmt(expected.events)} events as ${fmt(expected.records)} ${format} records${grouping} (${(bytes / 2 ** 20).toFixed(0)} MiB) ` +
+      `in ${produceSeconds.toFixed(1)} s`,
+  );
+  return { expected, produceSeconds, bytes };
+}
+
+/** The weather readings of a dataset to its weather topic. */
+export async function produceWeather(producer: Producer, topic: string, dataset: Dataset): Promise<void> {
+  const readings = dataset.weather.map((r) => ({ key: r.station, value: weatherJson(r) }));
+  for (let i = 0; i < readings.length; i += 2000) await producer.send(topic, readings.slice(i, i + 2000));
+}
+
 /** Produces each format's dataset to fresh topics (streamed: never all of it in memory). */
 export async function prepareBrokerData(s: BrokerSettings, log: (line: string) => void): Promise<BrokerData> {
   const id = `saferoads-bench-${randomUUID().slice(0, 8)}`;
@@ -66,30 +118,8 @@ export async function prepareBrokerData(s: BrokerSettings, log: (line: string) =
         const dataset = makeDataset({ events: s.events[format], points: s.points });
         const topic = `${id}-car-${format}`;
         const weatherTopic = `${id}-weather-${format}`;
-        const readings = dataset.weather.map((r) => ({ key: r.station, value: weatherJson(r) }));
-        for (let i = 0; i < readings.length; i += 2000) await producer.send(weatherTopic, readings.slice(i, i + 2000));
-        const began = performance.now();
-        let bytes = 0;
-        let failure: unknown;
-        const expected = await encodeDataset(dataset, format, async ({ records }) => {
-          if (failure !== undefined) throw failure;
-          for (const r of records) bytes += typeof r.value === 'string' ? Buffer.byteLength(r.value) : (r.value?.length ?? 0);
-          // One chunk at a time, as a real producer keeps a partition's order: chunks in flight
-          // together may land out of order, and a chunk spans up to a minute of event time (more
-          // than the grace), so its events would be late behind the next one.
-          await producer.send(topic, records).catch((error: unknown) => void (failure ??= error));
-        });
-        if (failure !== undefined) throw failure;
-        const produceSeconds = (performance.now() - began) / 1000;
-        const ends = await client.endOffsets(topic);
-        const onBroker = expected.partitionRecords.map((_, p) => Number(ends.get(p) ?? 0n));
-        if (onBroker.some((n, p) => n !== expected.partitionRecords[p])) {
-          throw new Error(`${topic} holds ${onBroker.join('/')} records per partition, expected ${expected.partitionRecords.join('/')}`);
-        }
-        log(
-          `  produced ${fmt(expected.events)} events as ${fmt(expected.records)} ${format} records (${(bytes / 2 ** 20).toFixed(0)} MiB) ` +
-            `in ${produceSeconds.toFixed(1)} s`,
-        );
+        await produceWeather(producer, weatherTopic, dataset);
+        const { expected, produceSeconds, bytes } = await produceDataset(client, producer, topic, dataset, format, log);
         topics.push({ format, dataset, topic, weatherTopic, expected, produceSeconds, bytes });
       }
       return { topics };
@@ -101,11 +131,11 @@ export async function prepareBrokerData(s: BrokerSettings, log: (line: string) =
   }
 }
 
-function runChild(task: ChildTask, nodeArgs: string[]): Promise<ChildResult> {
+export function runChild(task: ChildTask, nodeArgs: string[]): Promise<ChildResult> {
   return runResultChild<ChildResult>([...nodeArgs, CHILD, JSON.stringify(task)], `${task.mode} run ${task.runId}`);
 }
 
-function task(s: BrokerSettings, t: PreparedTopic, mode: ChildTask['mode'], shards: number): ChildTask {
+export function task(s: Pick<BrokerSettings, 'brokers' | 'stallMs'>, t: PreparedTopic, mode: ChildTask['mode'], shards: number): ChildTask {
   return {
     mode,
     brokers: s.brokers,
@@ -153,7 +183,7 @@ export interface E2eResult {
   shortRuns: number;
 }
 
-function checkService(t: PreparedTopic, r: ChildResult, where: string): void {
+export function checkService(t: PreparedTopic, r: ChildResult, where: string): void {
   const want = t.expected;
   const problems: string[] = [];
   if (r.rowsOut !== want.rows) problems.push(`${r.rowsOut} rows out, expected ${want.rows} (${want.windowEnds} window ends × points)`);

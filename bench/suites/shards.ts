@@ -108,7 +108,7 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
         dead.push(...d);
         chain = chain.then(() => drain(flushes));
       },
-      parked: (slot, isParked) => (parked[slot] = isParked),
+      hold: (slot, isHeld) => (parked[slot] = isHeld),
       learned: () => undefined,
       failed: (error) => (failure ??= error),
     });

@@ -159,6 +159,60 @@ export interface ConsumeOptions {
   sessionTimeoutMs?: number;
   /** Longest wait of a fetch for new records, ms (default 1 000). */
   maxWaitTimeMs?: number;
+  /** Fetch tuning (validated by fetchSettings); every field optional, the defaults unchanged. */
+  fetch?: FetchOptions;
+}
+
+/**
+ * Fetch tuning of a consumer (kafkajs's consumer and run() settings). Leaving a field out keeps
+ * today's value: maxBytes 10 MiB, maxBytesPerPartition 1 MiB, minBytes 1, maxWaitTimeInMs the
+ * consumer's maxWaitTimeMs (1 000), partitionsConsumedConcurrently 1.
+ */
+export interface FetchOptions {
+  /** Most bytes one fetch response may hold, over all partitions (1 024 to 2^31 − 1). */
+  maxBytes?: number;
+  /** Most bytes one fetch response may hold per partition (1 024 to 2^31 − 1). */
+  maxBytesPerPartition?: number;
+  /** Bytes the broker waits for before it answers a fetch, up to maxWaitTimeInMs (1 to 2^31 − 1). */
+  minBytes?: number;
+  /** Longest wait of a fetch for minBytes, ms (0 to 60 000); overrides ConsumeOptions.maxWaitTimeMs. */
+  maxWaitTimeInMs?: number;
+  /**
+   * Partitions whose batches are handed to onBatch at the same time (1 to 100): above 1, onBatch
+   * calls of different partitions overlap (each partition's stay in order).
+   */
+  partitionsConsumedConcurrently?: number;
+}
+
+const FETCH_LIMITS: Readonly<Record<keyof FetchOptions, readonly [number, number]>> = {
+  maxBytes: [1_024, 2 ** 31 - 1],
+  maxBytesPerPartition: [1_024, 2 ** 31 - 1],
+  minBytes: [1, 2 ** 31 - 1],
+  maxWaitTimeInMs: [0, 60_000],
+  partitionsConsumedConcurrently: [1, 100],
+};
+
+/**
+ * The one place FetchOptions are checked: a ConfigError naming the field (`fetch.maxBytes`…) for an
+ * unknown field or a value that is not an integer in range. Returns only the fields given.
+ */
+export function fetchSettings(fetch: FetchOptions | undefined): FetchOptions {
+  if (fetch === undefined) return {};
+  if (typeof fetch !== 'object' || fetch === null || Array.isArray(fetch)) {
+    throw new ConfigError('fetch', `must be an object of fetch settings (got ${String(fetch)})`);
+  }
+  const out: FetchOptions = {};
+  for (const [field, value] of Object.entries(fetch)) {
+    const limits = (FETCH_LIMITS as Record<string, readonly [number, number] | undefined>)[field];
+    if (limits === undefined) throw new ConfigError(`fetch.${field}`, `is not a fetch setting (known: ${Object.keys(FETCH_LIMITS).join(', ')})`);
+    if (value === undefined) continue;
+    const [min, max] = limits;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigError(`fetch.${field}`, `must be an integer from ${min} to ${max} (got ${String(value)})`);
+    }
+    out[field as keyof FetchOptions] = value;
+  }
+  return out;
 }
 
 export interface Consumer {
@@ -202,6 +256,8 @@ export interface ReadOptions {
   /** Keep reading past `until` (live updates) instead of stopping there. */
   follow: boolean;
   onBatch: ConsumeOptions['onBatch'];
+  /** Fetch tuning (ConsumeOptions.fetch); default: unchanged. */
+  fetch?: FetchOptions;
 }
 
 export interface Reader {
@@ -682,6 +738,7 @@ export class KafkaClient {
 
   /** consume(), plus a hook once run() has started (kafkajs can seek only a running consumer). */
   private async startConsumer(options: ConsumeOptions, onStart: (consumer: KjsConsumer) => void): Promise<Consumer> {
+    const fetch = fetchSettings(options.fetch);
     const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     // A third of the session timeout at most, as the Java client recommends.
     const heartbeatInterval = Math.max(100, Math.min(3_000, Math.floor(sessionTimeout / 3)));
@@ -690,7 +747,11 @@ export class KafkaClient {
       allowAutoTopicCreation: false,
       sessionTimeout,
       heartbeatInterval,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+      maxWaitTimeInMs: fetch.maxWaitTimeInMs ?? options.maxWaitTimeMs ?? 1_000,
+      // Only the fetch settings given: kafkajs's defaults otherwise.
+      ...(fetch.maxBytes === undefined ? {} : { maxBytes: fetch.maxBytes }),
+      ...(fetch.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: fetch.maxBytesPerPartition }),
+      ...(fetch.minBytes === undefined ? {} : { minBytes: fetch.minBytes }),
     });
     await wrap('cannot connect the consumer', this.connectChecked(() => consumer.connect()));
     await wrap(
@@ -714,6 +775,7 @@ export class KafkaClient {
       consumer.run({
         autoCommit: options.autoCommit ?? true,
         eachBatchAutoResolve: true,
+        ...(fetch.partitionsConsumedConcurrently === undefined ? {} : { partitionsConsumedConcurrently: fetch.partitionsConsumedConcurrently }),
         eachBatch: async ({ batch, isStale, heartbeat }) => {
           // A seek made this batch stale: its records come again from the new position.
           if (isStale()) return;
@@ -811,6 +873,7 @@ export class KafkaClient {
         topics: [topic],
         fromBeginning: true,
         autoCommit: false,
+        fetch: options.fetch,
         onBatch: async (records, batch) => {
           const end = until.get(batch.partition);
           // A partition not listed in `until` is not read (and does not count towards caughtUp).

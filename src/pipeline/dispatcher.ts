@@ -20,8 +20,11 @@ export interface Flush {
 export interface DispatcherHooks {
   /** Flushes and dead letters to publish, after everything handed over before. */
   output(flushes: Flush[], dead: DeadLetter[]): void;
-  /** A partition's records wait in its shard (pause fetching it) or no longer do (resume). */
-  parked(slot: number, parked: boolean): void;
+  /**
+   * Pause fetching a partition (true: fetched batches of it pile up in its shard while it runs
+   * ahead of W) or resume it.
+   */
+  hold(slot: number, hold: boolean): void;
   /** A point's first event was admitted on partition `slot`. */
   learned(point: number, slot: number): void;
   /** A shard task failed (a crashed worker): the service stops. */
@@ -36,6 +39,13 @@ interface SentBatch {
 
 /** Tasks a shard may have queued before the host waits (bounds memory, keeps latency low). */
 const MAX_TASKS_PER_SHARD = 4;
+
+/**
+ * Batches of a parked partition its shard may hold before the host pauses fetching it. Not at the
+ * first park: a partition parks for moments all the time (alignment, the start), and kafkajs sleeps
+ * its whole maxWaitTime when every partition it fetches is paused.
+ */
+const HOLD_AT_BATCHES = 2;
 
 /**
  * Host stage: hands each fetched batch, as raw bytes, to the shard that reads its partition, and
@@ -53,6 +63,7 @@ export class Dispatcher {
   private readonly sent: SentBatch[][];
   private readonly inFlight: Int32Array;
   private readonly parked: Uint8Array;
+  private readonly held: Uint8Array;
   private readonly startSent: boolean[];
   private readonly waiters: (() => void)[][];
   private pendingTasks = 0;
@@ -71,6 +82,7 @@ export class Dispatcher {
     this.sent = Array.from({ length: partitions }, () => []);
     this.inFlight = new Int32Array(partitions);
     this.parked = new Uint8Array(partitions);
+    this.held = new Uint8Array(partitions);
     this.startSent = new Array<boolean>(pool.shards).fill(false);
     this.waiters = Array.from({ length: pool.shards }, () => []);
   }
@@ -169,10 +181,11 @@ export class Dispatcher {
     for (const p of report.partitions) {
       this.offsets.restore(p.slot, p.offsets);
       this.forgetRouted(p.slot, p.offsets[0]);
-      const parked = p.parked ? 1 : 0;
-      if (parked !== this.parked[p.slot]) {
-        this.parked[p.slot] = parked;
-        this.hooks.parked(p.slot, p.parked);
+      this.parked[p.slot] = p.parked ? 1 : 0;
+      const hold = p.parked && p.waiting >= HOLD_AT_BATCHES ? 1 : 0;
+      if (hold !== this.held[p.slot]) {
+        this.held[p.slot] = hold;
+        this.hooks.hold(p.slot, hold === 1);
       }
       this.admission.setBacklog(p.slot, this.isBusy(p.slot));
       this.admission.report(p.slot, p.firstTime, p.maxEventTime, nowS);

@@ -191,6 +191,7 @@ export class PartitionRouter {
         firstTime,
         maxEventTime: this.admission.maxEventTime(slot),
         parked: this.parked[slot],
+        waiting: this.backlogs[slot].length,
         offsets: this.offsets.snapshot(slot),
       });
     }

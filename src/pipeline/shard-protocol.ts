@@ -120,8 +120,10 @@ export interface PartitionReport {
   /** The first checked event's time before the start (NaN: none, or already reported). */
   firstTime: number;
   maxEventTime: number;
-  /** Records wait in the shard (the partition runs ahead of W): the host pauses fetching it. */
+  /** Records wait in the shard (the partition runs ahead of W). */
   parked: boolean;
+  /** Fetched batches of the partition waiting in the shard (the host pauses fetching past a few). */
+  waiting: number;
   /** OffsetTracker.snapshot of the partition (position, restart-point ring). */
   offsets: Float64Array;
 }

@@ -282,9 +282,9 @@ export class SaferoadsService {
         // A finite replay may be done once the shards reported their last records.
         if (this.options.untilEnd) void this.serial(() => this.closeIfDrained(pipeline)).catch(() => undefined);
       },
-      parked: (slot, parked) => {
+      hold: (slot, hold) => {
         if (this.pipeline !== pipeline) return;
-        if (parked) this.consumer?.pause(this.options.carTopic, slot);
+        if (hold) this.consumer?.pause(this.options.carTopic, slot);
         else this.consumer?.resume(this.options.carTopic, slot);
       },
       learned: (point, slot) => {
@@ -493,6 +493,9 @@ export class SaferoadsService {
       fromBeginning: true,
       autoCommit: false,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
+      // kafkajs sleeps this long when every partition it fetches is paused (all held behind W for a
+      // moment): short, or a round trip of alignment costs a second.
+      maxWaitTimeMs: 250,
       onBatch: (records, batch) => this.serial(() => this.process(records, batch.partition, batch.highWatermark)),
       onFetch: () => {
         this.lastFetchMs = Date.now();
