@@ -3,7 +3,7 @@
  * Kafka delivers them — seed JSON, one event per message, or FlatBuffers LoopEventBatch messages of
  * ONE point each, chunked like `saferoads generate --format flatbuffers` (a chunk closes after 5 s
  * of event time or when one point has 500 events in it) — with each point's events on partition
- * (point index % PARTITIONS), so the expected output is known exactly. FlatBuffers can also be
+ * (murmur2 of its point_id, as the Java client's default partitioner), so the expected output is known exactly. FlatBuffers can also be
  * grouped by a fixed number of events per message (encodeDataset's eventsPerMessage: one partition's
  * events, of several points), for the events-per-message sweep.
  */
@@ -12,13 +12,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSeedEvents } from '../../src/codec/loop-event-batch.js';
 import { seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
+import { keyPartition } from '../../src/kafka/client.js';
 import { generateRoadPoints, roadPointsCsv, stationsOf, type GeneratedRoadPoint } from '../../src/generate/points.js';
 import { generateTraffic } from '../../src/generate/traffic.js';
 import { generateWeather } from '../../src/generate/weather.js';
 import type { WeatherReading } from '../../src/join/types.js';
 import type { IncomingRecord, OutgoingRecord } from '../../src/kafka/client.js';
 
-export const PARTITIONS = 3;
+export const PARTITIONS = 6;
+
+/**
+ * The partition of a point's records: where the Java/kafkajs default partitioner (murmur2) puts its
+ * key, as the service's default --partitioner expects — so each point lives on the shard that reads
+ * that partition and no row is computed twice.
+ */
+export function partitionOfPoint(pointId: string): number {
+  return keyPartition(pointId, PARTITIONS);
+}
 export const GRACE_S = 30;
 export const ADVANCE_S = 60;
 /**
@@ -142,7 +152,7 @@ export interface EncodedChunk {
 
 /**
  * Encodes the dataset chunk by chunk (never all of it in memory): `onChunk` gets each chunk's
- * records (key = point_id, explicit partition = point index % PARTITIONS).
+ * records (key = point_id, explicit partition = partitionOfPoint(point_id)).
  */
 export async function encodeDataset(
   d: Dataset,
@@ -166,7 +176,7 @@ export async function encodeDataset(
     const records: OutgoingRecord[] = [];
     if (format === 'json') {
       for (const e of chunk) {
-        const partition = indexOf.get(e.point_id)! % PARTITIONS;
+        const partition = partitionOfPoint(e.point_id);
         records.push({ key: e.point_id, value: seedEventJson(e), partition });
         expect.record(partition);
       }
@@ -178,7 +188,7 @@ export async function encodeDataset(
         else byPoint.set(e.point_id, [e]);
       }
       for (const [pointId, list] of byPoint) {
-        const partition = indexOf.get(pointId)! % PARTITIONS;
+        const partition = partitionOfPoint(pointId);
         records.push({ key: pointId, value: Buffer.from(encodeOnePoint(pointId, list)), partition });
         expect.record(partition);
       }
@@ -195,7 +205,7 @@ export async function encodeDataset(
     if (chunk.length > 0 && full) await emit();
     if (chunk.length === 0) chunkStart = t;
     chunk.push(e);
-    expect.event(indexOf.get(e.point_id)! % PARTITIONS, t);
+    expect.event(partitionOfPoint(e.point_id), t);
     if (format === 'flatbuffers') {
       const n = (perPoint.get(e.point_id) ?? 0) + 1;
       perPoint.set(e.point_id, n);
@@ -246,7 +256,7 @@ async function encodeFixedMessages(
     await onChunk(chunk);
   };
   for (const e of datasetEvents(d)) {
-    const p = indexOf.get(e.point_id)! % PARTITIONS;
+    const p = partitionOfPoint(e.point_id);
     open[p].push(e);
     expect.event(p, e.timestamp_out_2);
     if (open[p].length >= perMessage) close(p);

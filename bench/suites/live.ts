@@ -24,7 +24,7 @@ import { generateRoadPoints, roadPointsCsv, stationsOf } from '../../src/generat
 import { generateTraffic } from '../../src/generate/traffic.js';
 import { generateWeather, weatherJson } from '../../src/generate/weather.js';
 import { KafkaClient, type OutgoingRecord } from '../../src/kafka/client.js';
-import { ADVANCE_S, type Dataset, ExpectationBuilder, GRACE_S, PARTITIONS } from '../lib/dataset.js';
+import { ADVANCE_S, type Dataset, ExpectationBuilder, GRACE_S, PARTITIONS, partitionOfPoint } from '../lib/dataset.js';
 import { fmt, fmtRate, percentile } from '../lib/stats.js';
 import type { Table } from '../lib/table.js';
 import type { ChildResult, ChildTask } from './broker-child.js';
@@ -189,7 +189,7 @@ async function liveRun(s: LiveSettings, log: (line: string) => void): Promise<Li
           const records: OutgoingRecord[] = [];
           while (!next.done && next.value.timestamp_out_2 <= nowS) {
             const e = next.value;
-            const p = indexOf.get(e.point_id)! % PARTITIONS;
+            const p = partitionOfPoint(e.point_id);
             const t = e.timestamp_out_2;
             records.push({ key: e.point_id, value: seedEventJson(e), partition: p });
             expect.event(p, t);

@@ -17,7 +17,7 @@ import { OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { OffsetTracker } from '../../src/service/offsets.js';
 import { prepareService } from '../../src/service/service.js';
-import { type Dataset, type Format, GRACE_S, type IncomingData, incomingDataset, makeDataset, PARTITIONS } from '../lib/dataset.js';
+import { type Dataset, type Format, GRACE_S, type IncomingData, incomingDataset, makeDataset, PARTITIONS, partitionOfPoint } from '../lib/dataset.js';
 import { fmt, fmtRate, fmtSummary, summarize, type Summary } from '../lib/stats.js';
 import type { Table } from '../lib/table.js';
 
@@ -60,8 +60,8 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
   const pool = new ShardPool(shards);
   try {
     const n = points.points.length;
-    // The dataset puts point i on partition i % PARTITIONS: that is each point's key partition here.
-    const keyPartition = Int32Array.from(points.points, (p) => p.index % PARTITIONS);
+    // Each point's records are on the partition its key goes to (as with the default partitioner).
+    const keyPartition = Int32Array.from(points.points, (p) => partitionOfPoint(p.pointId));
     await pool.init(
       { spec: { ...spec }, pointCapacity: Math.max(n, 1), partitions: PARTITIONS, startWallClockS: nowS, keyPartition, join: shardJoin(points, model, calendar) },
       points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),

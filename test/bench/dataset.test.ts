@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { encodeDataset, makeDataset, PARTITIONS } from '../../bench/lib/dataset.js';
+import { encodeDataset, makeDataset, PARTITIONS, partitionOfPoint } from '../../bench/lib/dataset.js';
 import { decodeLoopEventBatch } from '../../src/codec/loop-event-batch.js';
 import type { OutgoingRecord } from '../../src/kafka/client.js';
 
 describe('bench dataset: FlatBuffers messages of a fixed number of events', () => {
   const dataset = makeDataset({ events: 3_000, points: 30 });
-  const pointPartition = new Map(dataset.points.map((p) => [p.pointId, p.index % PARTITIONS]));
+  const pointPartition = new Map(dataset.points.map((p) => [p.pointId, partitionOfPoint(p.pointId)]));
 
   async function encode(perMessage?: number) {
     const records: OutgoingRecord[] = [];
