@@ -1,6 +1,6 @@
 import { parseRoadShape, ROAD_SHAPE_CURVATURE } from '../road/shape.js';
 import type { Calendar, RoadPoint, WeatherReading } from '../join/types.js';
-import type { WindowStats } from '../kernel/contract.js';
+import { WINDOW_STAT_FIELDS, type WindowStatField, type WindowStats } from '../kernel/contract.js';
 
 /**
  * The risk model's inputs: named, documented features computed from one row (short + long window
@@ -101,4 +101,76 @@ export function riskFeatures(input: RiskFeatureInput): Record<RiskFeatureName, n
     night: calendar.hour < NIGHT_END_HOUR || calendar.hour >= NIGHT_START_HOUR ? 1 : 0,
     holiday: calendar.holiday ? 1 : 0,
   };
+}
+
+/** Position of each feature in RISK_FEATURE_NAMES: the layout riskFeaturesInto writes. */
+export const RISK_FEATURE_INDEX: Readonly<Record<RiskFeatureName, number>> = Object.freeze(
+  Object.fromEntries(RISK_FEATURE_NAMES.map((name, i) => [name, i])) as Record<RiskFeatureName, number>,
+);
+
+const SPEED_STD = RISK_FEATURE_INDEX.speed_std;
+const V85_OVER_LIMIT = RISK_FEATURE_INDEX.v85_over_limit;
+const HEADWAY_LT_1S = RISK_FEATURE_INDEX.headway_lt_1s_share;
+const HEADWAY_LT_2S = RISK_FEATURE_INDEX.headway_lt_2s_share;
+const SUDDEN_SLOWDOWN = RISK_FEATURE_INDEX.sudden_slowdown;
+const OCCUPANCY = RISK_FEATURE_INDEX.occupancy;
+const PRECIPITATION = RISK_FEATURE_INDEX.precipitation;
+const FREEZING_PRECIPITATION = RISK_FEATURE_INDEX.freezing_precipitation;
+const LOW_VISIBILITY = RISK_FEATURE_INDEX.low_visibility;
+const CURVATURE = RISK_FEATURE_INDEX.curvature;
+const NIGHT = RISK_FEATURE_INDEX.night;
+const HOLIDAY = RISK_FEATURE_INDEX.holiday;
+
+const STAT = (f: WindowStatField) => WINDOW_STAT_FIELDS.indexOf(f);
+const S_SPEED_STD = STAT('speedStdKmh');
+const S_V85 = STAT('v85Kmh');
+const S_MEAN_SPEED = STAT('meanSpeedKmh');
+const S_HEADWAY_LT_1S = STAT('headwayLt1sShare');
+const S_HEADWAY_LT_2S = STAT('headwayLt2sShare');
+const S_OCCUPANCY = STAT('occupancy');
+
+/** NaN (the kernel's "null") → 0, like `?? 0` on the decoded stats. */
+function orZero(v: number): number {
+  return Number.isNaN(v) ? 0 : v;
+}
+
+/**
+ * riskFeatures without objects, for the hot path (src/pipeline/output.ts): the same values, bit for
+ * bit, written into `out` in RISK_FEATURE_NAMES order (RISK_FEATURE_INDEX). The windows are read
+ * straight from a kernel row: `rows[shortAt + k]` / `rows[longAt + k]` is stat WINDOW_STAT_FIELDS[k],
+ * NaN where the decoded stats have null. `allowedSpeedKmh` NaN: the point has none (null);
+ * `curvature` is curvatureOf(road.roadShape). The weather values are those of the reading when
+ * `hasWeather` (visibility NaN: not measured) and ignored otherwise.
+ */
+export function riskFeaturesInto(
+  out: Float64Array,
+  rows: Float64Array,
+  shortAt: number,
+  longAt: number,
+  allowedSpeedKmh: number,
+  curvature: number,
+  hasWeather: boolean,
+  temp: number,
+  snow: number,
+  rain: number,
+  visibility: number,
+  hour: number,
+  holiday: boolean,
+): void {
+  const longV85 = rows[longAt + S_V85];
+  const longMean = rows[longAt + S_MEAN_SPEED];
+  const shortMean = rows[shortAt + S_MEAN_SPEED];
+  const precipitation = hasWeather ? rain + snow : 0;
+  out[SPEED_STD] = orZero(rows[longAt + S_SPEED_STD]);
+  out[V85_OVER_LIMIT] = Number.isNaN(longV85) || Number.isNaN(allowedSpeedKmh) ? 0 : Math.max(0, longV85 - allowedSpeedKmh);
+  out[HEADWAY_LT_1S] = orZero(rows[shortAt + S_HEADWAY_LT_1S]);
+  out[HEADWAY_LT_2S] = orZero(rows[shortAt + S_HEADWAY_LT_2S]);
+  out[SUDDEN_SLOWDOWN] = Number.isNaN(longMean) || Number.isNaN(shortMean) ? 0 : Math.max(0, longMean - shortMean);
+  out[OCCUPANCY] = Math.min(orZero(rows[shortAt + S_OCCUPANCY]), 1);
+  out[PRECIPITATION] = precipitation;
+  out[FREEZING_PRECIPITATION] = hasWeather && temp <= FREEZING_TEMP_C && precipitation > 0 ? 1 : 0;
+  out[LOW_VISIBILITY] = hasWeather && !Number.isNaN(visibility) && visibility < LOW_VISIBILITY_M ? 1 : 0;
+  out[CURVATURE] = curvature;
+  out[NIGHT] = hour < NIGHT_END_HOUR || hour >= NIGHT_START_HOUR ? 1 : 0;
+  out[HOLIDAY] = holiday ? 1 : 0;
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { RiskScore } from '../join/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
-import { RISK_FEATURE_NAMES } from './features.js';
+import { RISK_FEATURE_INDEX, RISK_FEATURE_NAMES, type RiskFeatureName } from './features.js';
 
 /**
  * A logistic risk model loaded from JSON:
@@ -89,7 +89,7 @@ export function riskModel(json: unknown, source: string, field = '--model'): Ris
   const terms = Object.entries(m.features);
   const intercept = m.intercept;
   const id = m.id;
-  return Object.freeze({
+  const model: RiskModel = Object.freeze({
     id,
     description: m.description ?? '',
     intercept,
@@ -111,4 +111,57 @@ export function riskModel(json: unknown, source: string, field = '--model'): Ris
       return { score: 1 / (1 + Math.exp(-z)), model: id, contributions };
     },
   });
+  LINEAR_TERMS.set(
+    model,
+    Object.freeze({
+      id,
+      intercept,
+      names: Object.freeze(terms.map(([name]) => name as RiskFeatureName)),
+      featureIndex: Int32Array.from(terms, ([name]) => RISK_FEATURE_INDEX[name as RiskFeatureName]),
+      coefficients: Float64Array.from(terms, ([, coef]) => coef),
+    }),
+  );
+  return model;
+}
+
+/**
+ * The terms of a model made by riskModel, for scoring without objects (scoreLinearInto). In file
+ * order: the order of `score`'s contributions.
+ */
+export interface LinearTerms {
+  readonly id: string;
+  readonly intercept: number;
+  /** Feature names, in the order score() adds them (and lists them in `contributions`). */
+  readonly names: readonly RiskFeatureName[];
+  /** RISK_FEATURE_INDEX of each name. */
+  readonly featureIndex: Int32Array;
+  /** Coefficient of each name. */
+  readonly coefficients: Float64Array;
+}
+
+const LINEAR_TERMS = new WeakMap<RiskModel, LinearTerms>();
+
+/** The terms of `model` when riskModel (or loadRiskModel) made it; undefined for any other RiskModel. */
+export function linearTerms(model: RiskModel): LinearTerms | undefined {
+  return LINEAR_TERMS.get(model);
+}
+
+/**
+ * `model.score` without objects: `features` holds every feature by RISK_FEATURE_INDEX (the layout
+ * of riskFeaturesInto), `contributions[j]` receives the contribution of `terms.names[j]`. Returns
+ * the score; the same numbers, bit for bit, and the same RangeError for a non-finite feature.
+ */
+export function scoreLinearInto(terms: LinearTerms, features: Float64Array, contributions: Float64Array): number {
+  const { featureIndex, coefficients } = terms;
+  let z = terms.intercept;
+  for (let j = 0; j < featureIndex.length; j++) {
+    const x = features[featureIndex[j]];
+    if (!Number.isFinite(x)) {
+      throw new RangeError(`risk model ${terms.id}: feature ${terms.names[j]} is ${String(x)}, expected a finite number`);
+    }
+    const c = coefficients[j] * x;
+    contributions[j] = c;
+    z += c;
+  }
+  return 1 / (1 + Math.exp(-z));
 }

@@ -2,10 +2,10 @@ import { ROW_LONG, ROW_POINT, ROW_SHORT, ROW_WINDOW_END, WINDOW_STAT_FIELDS, typ
 import type { WindowSpec } from '../kernel/window-spec.js';
 import type { CalendarResolver } from '../join/calendar.js';
 import type { PublishedWindowStats, RiskRecord, RoadPoint, WeatherReading, WindowQuality } from '../join/types.js';
-import type { RiskModel } from '../model/risk-model.js';
-import { riskFeatures } from '../model/features.js';
+import { linearTerms, scoreLinearInto, type LinearTerms, type RiskModel } from '../model/risk-model.js';
+import { curvatureOf, RISK_FEATURE_NAMES, riskFeatures, riskFeaturesInto } from '../model/features.js';
 import type { RoadPointTable } from '../road/points.js';
-import { windowQuality } from './plausibility.js';
+import { MAX_PLAUSIBLE_FLOW_VPH_PER_LANE, MAX_PLAUSIBLE_OCCUPANCY, PlausibilityFlag, windowQuality } from './plausibility.js';
 import { OUT_ROW_F64, OUT_ROW_WEATHER, type ShardJoin } from './shard-protocol.js';
 
 /** Kernel stat name → the published (snake_case) name: the output contract, spelled out. */
@@ -73,12 +73,136 @@ function roadOf(p: RoadPoint): RiskRecord['road'] {
  * from saturating (occupancy is capped at 1).
  */
 export class RiskRecordBuilder {
+  /**
+   * `risk.reliable` of the record the last `serialize` call wrote (the shard's report needs it
+   * without parsing the JSON back).
+   */
+  lastReliable = false;
+
+  /** The model's terms (riskModel's models); undefined: serialize falls back to build + stringify. */
+  private readonly terms: LinearTerms | undefined;
+  /** `,"name":` of each contribution, in the model's order (the first without the comma). */
+  private readonly contributionKeys: string[] = [];
+  private readonly modelTail: string = '';
+  /** Scratch of serialize: the features (RISK_FEATURE_INDEX) and the contributions (model order). */
+  private readonly features = new Float64Array(RISK_FEATURE_NAMES.length);
+  private readonly contributions: Float64Array;
+  /** Per point index: the JSON fragments that never change (built on first use). */
+  private readonly pointJson: (PointJson | undefined)[] = [];
+  /** The window end last serialized and what depends on it alone. */
+  private lastEnd = Number.NaN;
+  private endHead = '';
+  private longHead = '';
+  private calendarJson = '';
+  private hour = 0;
+  private holiday = false;
+
   constructor(
     private readonly spec: WindowSpec,
     private readonly points: Pick<RoadPointTable, 'byIndex'>,
     private readonly calendar: CalendarResolver,
     private readonly model: RiskModel,
-  ) {}
+  ) {
+    this.terms = linearTerms(model);
+    this.contributions = new Float64Array(this.terms?.names.length ?? 0);
+    if (this.terms !== undefined) {
+      this.contributionKeys = this.terms.names.map((name, j) => `${j === 0 ? '' : ','}${JSON.stringify(name)}:`);
+      this.modelTail = `,"model":${JSON.stringify(this.terms.id)},"contributions":{`;
+    }
+  }
+
+  /**
+   * `JSON.stringify(this.build(rows, row))`, byte for byte, without building the record: constant
+   * parts (point id, road, per window end the times and calendar) are cached as JSON text, the rest
+   * is written straight from the row. Sets `lastReliable` to the record's `risk.reliable`.
+   */
+  serialize(rows: Float64Array, row: number): string {
+    const terms = this.terms;
+    if (terms === undefined) {
+      const record = this.build(rows, row);
+      this.lastReliable = record.risk.reliable;
+      return JSON.stringify(record);
+    }
+    const at = row * OUT_ROW_F64;
+    const index = rows[at + ROW_POINT];
+    const point = this.points.byIndex(index);
+    let pj = this.pointJson[index];
+    if (pj === undefined || pj.point !== point) pj = this.pointFragments(index, point);
+    const end = rows[at + ROW_WINDOW_END];
+    if (end !== this.lastEnd) this.endFragments(end);
+
+    const shortAt = at + ROW_SHORT;
+    const longAt = at + ROW_LONG;
+    const w = at + OUT_ROW_WEATHER;
+    const hasWeather = rows[w] === 1;
+    riskFeaturesInto(
+      this.features,
+      rows,
+      shortAt,
+      longAt,
+      pj.allowedSpeedKmh,
+      pj.curvature,
+      hasWeather,
+      rows[w + W_TEMP],
+      rows[w + W_SNOW],
+      rows[w + W_RAIN],
+      rows[w + W_VISIBILITY],
+      this.hour,
+      this.holiday,
+    );
+    const shortQuality = qualityOf(rows, shortAt);
+    const longQuality = qualityOf(rows, longAt);
+    const contributions = this.contributions;
+    const score = scoreLinearInto(terms, this.features, contributions);
+    const reliable = shortQuality === 0 && longQuality === 0;
+    this.lastReliable = reliable;
+
+    // Strings joined with + (ropes): the host copies each value once anyway when it is posted.
+    let s = pj.head + this.endHead + statsJson(rows, shortAt) + QUALITY_JSON[shortQuality];
+    s += this.longHead + statsJson(rows, longAt) + QUALITY_JSON[longQuality] + pj.road;
+    s += hasWeather ? weatherJson(pj.weather, rows, w, end) : 'null';
+    s += this.calendarJson + num(score) + (reliable ? ',"reliable":true' : ',"reliable":false') + this.modelTail;
+    const keys = this.contributionKeys;
+    for (let j = 0; j < keys.length; j++) s += keys[j] + num(contributions[j]);
+    return s + '}}}';
+  }
+
+  private pointFragments(index: number, point: RoadPoint): PointJson {
+    const pj: PointJson = {
+      point,
+      head: `{"point_id":${JSON.stringify(point.pointId)},`,
+      road: `},"road":${JSON.stringify(roadOf(point))},"weather":`,
+      weather: this.stationWeather(point.station),
+      allowedSpeedKmh: point.allowedSpeedKmh ?? Number.NaN,
+      curvature: curvatureOf(point.roadShape),
+    };
+    this.pointJson[index] = pj;
+    return pj;
+  }
+
+  /** Per station: its weather JSON at the last reading and end written. */
+  private readonly stations = new Map<string, StationWeather>();
+
+  private stationWeather(station: string): StationWeather {
+    let sw = this.stations.get(station);
+    if (sw === undefined) {
+      sw = { head: `{"station":${JSON.stringify(station)},"timestamp":`, values: new Float64Array(WEATHER_VALUES + 1).fill(Number.NaN), json: '' };
+      this.stations.set(station, sw);
+    }
+    return sw;
+  }
+
+  private endFragments(end: number): void {
+    // Throws for a non-finite end (before anything is cached), as build does.
+    const calendar = this.calendar.at(end);
+    const e = num(end);
+    this.endHead = `"window_end":${e},"short":{"start":${num(end - this.spec.shortS)},"end":${e},`;
+    this.longHead = `},"long":{"start":${num(end - this.spec.longS)},"end":${e},`;
+    this.calendarJson = `,"calendar":${JSON.stringify(calendar)},"risk":{"score":`;
+    this.hour = calendar.hour;
+    this.holiday = calendar.holiday;
+    this.lastEnd = end;
+  }
 
   build(rows: Float64Array, row: number): RiskRecord {
     const at = row * OUT_ROW_F64;
@@ -117,6 +241,121 @@ export class RiskRecordBuilder {
     };
   }
 }
+
+/** The cached JSON of one road point (RiskRecordBuilder.serialize). */
+interface PointJson {
+  /** The point the fragments were made of (a table that changed under the index is noticed). */
+  point: RoadPoint;
+  /** `{"point_id":"…",` */
+  head: string;
+  /** `},"road":{…},"weather":` (closing the long window) */
+  road: string;
+  /** The point's station (shared by every point of the station). */
+  weather: StationWeather;
+  /** NaN: none (null). */
+  allowedSpeedKmh: number;
+  curvature: number;
+}
+
+/** The weather block of a shard row (shard-protocol.ts): offsets after WEATHER_PRESENT. */
+const W_TIMESTAMP = 1;
+const W_TEMP = 2;
+const W_SNOW = 3;
+const W_RAIN = 4;
+const W_PRESSURE = 5;
+const W_WIND = 6;
+const W_VISIBILITY = 7;
+
+/**
+ * The published weather of one station, cached: every point of the station gets the same reading at
+ * a window end, so the JSON is written once per station and end.
+ */
+interface StationWeather {
+  /** `{"station":"…","timestamp":` */
+  head: string;
+  /** The weather block (timestamp … visibility) and the window end `json` was written for. */
+  values: Float64Array;
+  json: string;
+}
+
+/** Values of the weather block after WEATHER_PRESENT (timestamp … visibility). */
+const WEATHER_VALUES = 7;
+
+/** Same value or both NaN (0 and −0 count as the same: JSON writes both as 0). */
+function same(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/** The `weather` of the record (present) from the block at `w`, from the station's cache when it holds it. */
+function weatherJson(sw: StationWeather, rows: Float64Array, w: number, end: number): string {
+  const v = sw.values;
+  let hit = same(v[WEATHER_VALUES], end);
+  for (let k = 0; hit && k < WEATHER_VALUES; k++) hit = same(v[k], rows[w + 1 + k]);
+  if (hit) return sw.json;
+  const ts = rows[w + W_TIMESTAMP];
+  const json =
+    sw.head +
+    num(ts) +
+    ',"age_s":' +
+    num(end - ts) +
+    ',"temp":' +
+    num(rows[w + W_TEMP]) +
+    ',"snow":' +
+    num(rows[w + W_SNOW]) +
+    ',"rain":' +
+    num(rows[w + W_RAIN]) +
+    ',"pressure":' +
+    num(rows[w + W_PRESSURE]) +
+    ',"wind":' +
+    num(rows[w + W_WIND]) +
+    ',"visibility":' +
+    num(rows[w + W_VISIBILITY]) +
+    '}';
+  for (let k = 0; k < WEATHER_VALUES; k++) v[k] = rows[w + 1 + k];
+  v[WEATHER_VALUES] = end;
+  sw.json = json;
+  return json;
+}
+
+/** A number as JSON.stringify writes it: finite as String(v) (-0 as 0), NaN and ±Infinity as null. */
+function num(v: number): string {
+  return v - v === 0 ? '' + v : 'null';
+}
+
+/** `,"name":` of each published stat (the first without the comma), WINDOW_STAT_FIELDS order. */
+const STAT_KEYS = WINDOW_STAT_FIELDS.map((f, k) => `${k === 0 ? '' : ','}${JSON.stringify(PUBLISHED_NAMES[f])}:`);
+
+/** The published stats of the window at `at`, without braces: `"count":…,…,"lanes":…`. */
+function statsJson(rows: Float64Array, at: number): string {
+  let s = '';
+  for (let k = 0; k < STAT_KEYS.length; k++) s += STAT_KEYS[k] + num(rows[at + k]);
+  return s;
+}
+
+const S_OCCUPANCY = WINDOW_STAT_FIELDS.indexOf('occupancy');
+const S_FLOW = WINDOW_STAT_FIELDS.indexOf('flowVph');
+const S_LANES = WINDOW_STAT_FIELDS.indexOf('lanes');
+const OCCUPANCY_OVER = 1;
+const FLOW_OVER = 2;
+
+/** windowQuality on the raw window (NaN = null) as bits: OCCUPANCY_OVER | FLOW_OVER; 0 plausible. */
+function qualityOf(rows: Float64Array, at: number): number {
+  const occupancy = rows[at + S_OCCUPANCY];
+  const lanes = rows[at + S_LANES];
+  // NaN compares false: a null occupancy, flow or lanes never flags, as in windowQuality.
+  return (
+    (occupancy > MAX_PLAUSIBLE_OCCUPANCY ? OCCUPANCY_OVER : 0) |
+    (lanes > 0 && rows[at + S_FLOW] / lanes > MAX_PLAUSIBLE_FLOW_VPH_PER_LANE ? FLOW_OVER : 0)
+  );
+}
+
+/** `,"quality":{…}}` closing a window, by qualityOf bits. */
+const QUALITY_JSON: readonly string[] = [0, 1, 2, 3].map((bits) => {
+  const flags: PlausibilityFlag[] = [];
+  if (bits & OCCUPANCY_OVER) flags.push(PlausibilityFlag.OCCUPANCY_OVER_1);
+  if (bits & FLOW_OVER) flags.push(PlausibilityFlag.FLOW_OVER_CAPACITY);
+  return `,"quality":${JSON.stringify({ plausible: flags.length === 0, flags })}`;
+});
 
 /** What every shard needs to build the records itself (plain data: it crosses to the worker threads). */
 export function shardJoin(points: RoadPointTable, model: RiskModel, calendar: CalendarResolver): ShardJoin {

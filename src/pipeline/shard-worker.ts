@@ -101,9 +101,8 @@ class ReportSink implements KernelOutputSink {
       writeWeather(this.rows, to + OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
       // The final join and the score, here rather than on the host: per row, as much work as the
       // window itself.
-      const record = s.output.build(this.rows, n);
-      this.values.push(JSON.stringify(record));
-      this.reliable[n] = record.risk.reliable ? 1 : 0;
+      this.values.push(s.output.serialize(this.rows, n));
+      this.reliable[n] = s.output.lastReliable ? 1 : 0;
       n++;
     }
     this.rowCount = n;
