@@ -3,17 +3,18 @@
  * code the service runs per record.
  */
 import { encodeSeedEvents, LoopEventBatchDecoder } from '../../src/codec/loop-event-batch.js';
-import { DECODE_OK, EventColumnsBuilder, seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
+import { DECODE_OK, EventColumnsBuilder, PointIndexBytes, seedEventJson, type SeedLoopEvent } from '../../src/codec/seed-json.js';
 import { WasmKernel } from '../../src/kernel/wasm-kernel.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
 import { type Dataset, datasetEvents, encodeDataset, makeDataset } from '../lib/dataset.js';
 
-export const DECODERS = ['json', 'fb-ts', 'fb-wasm', 'fb-ts-large', 'fb-wasm-large'] as const;
+export const DECODERS = ['json', 'json-bytes', 'fb-ts', 'fb-wasm', 'fb-ts-large', 'fb-wasm-large'] as const;
 export type Decoder = (typeof DECODERS)[number];
 
 export const DECODER_LABELS: Record<Decoder, string> = {
-  json: 'seed JSON, 1 event/message (EventColumnsBuilder.appendJson)',
-  'fb-ts': 'FlatBuffers, 1 point/message (LoopEventBatchDecoder, as the router)',
+  json: 'seed JSON, 1 event/message (EventColumnsBuilder.appendJson: JSON.parse)',
+  'json-bytes': 'seed JSON, 1 event/message (appendJsonBytes, as the shards)',
+  'fb-ts': 'FlatBuffers, 1 point/message (LoopEventBatchDecoder, as the shards)',
   'fb-wasm': 'FlatBuffers, 1 point/message (WasmKernel.fillFromLoopEventBatch)',
   'fb-ts-large': 'FlatBuffers, 4096 events/message (LoopEventBatchDecoder)',
   'fb-wasm-large': 'FlatBuffers, 4096 events/message (WasmKernel.fillFromLoopEventBatch)',
@@ -66,6 +67,22 @@ export function makeDecodeLoop(decoder: Decoder, input: DecodeInput): DecodeLoop
         for (let i = 0; i < messages.length; i++) {
           if (builder.isFull) builder.reset();
           if (builder.appendJson(messages[i], 0, lookup) !== DECODE_OK) throw new Error(`decode: message ${i} refused: ${builder.detail}`);
+          n++;
+        }
+        builder.reset();
+        return n;
+      };
+    }
+    case 'json-bytes': {
+      const builder = new EventColumnsBuilder(16_384);
+      const messages = input.json;
+      const byBytes = new PointIndexBytes(indexOf);
+      return () => {
+        let n = 0;
+        for (let i = 0; i < messages.length; i++) {
+          if (builder.isFull) builder.reset();
+          const m = messages[i];
+          if (builder.appendJsonBytes(m, 0, m.length, 0, byBytes) !== DECODE_OK) throw new Error(`decode: message ${i} refused: ${builder.detail}`);
           n++;
         }
         builder.reset();

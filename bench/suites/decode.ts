@@ -72,7 +72,7 @@ export async function runDecodeSuite(s: DecodeSettings, log: (line: string) => v
   const figures: DecodeFigure[] = [];
   for (const { decoder } of loops) {
     const alloc = await allocation(decoder, s);
-    const messages = decoder === 'json' ? input.json.length : decoder.endsWith('large') ? input.fbLarge.length : input.fb.length;
+    const messages = decoder.startsWith('json') ? input.json.length : decoder.endsWith('large') ? input.fbLarge.length : input.fb.length;
     const eventsPerS = summarize(samples.get(decoder)!);
     log(`  decode: ${decoder}: ${fmtRate(eventsPerS.median)} events/s, ~${alloc.bytesPerEvent.toFixed(0)} heap bytes/event`);
     figures.push({ decoder, label: DECODER_LABELS[decoder], messages, eventsPerS, bytesPerEvent: alloc.bytesPerEvent, gcDuringAllocLoop: alloc.gcDuringLoop, allocEvents: alloc.events });
