@@ -35,7 +35,7 @@ export const RUN_COMMAND = defineCommand({
     }),
     points: option({ schema: text(), valueName: 'FILE', help: 'road-points CSV: point_id,nearest_weather_station,road_shape,allowed_speed (required)' }),
     model: option({ schema: text(), default: DEFAULT_MODEL_PATH, valueName: 'FILE', help: 'risk model JSON' }),
-    shards: option({ schema: integer(1, 256), default: defaultShards(), valueName: 'N', help: 'worker threads with one WASM kernel each' }),
+    shards: option({ schema: integer(1, 256), default: defaultShards(), valueName: 'N', help: 'worker threads, each reading whole partitions of the car topic with its own WASM kernel (use at least as many partitions)' }),
     groupId: option({ schema: text(), default: d.groupId, valueName: 'ID', help: 'consumer group of the car topic' }),
     carTopic: option({ schema: text(), default: d.carTopic, valueName: 'TOPIC', help: 'loop events (seed JSON or FlatBuffers LoopEventBatch)' }),
     weatherTopic: option({ schema: text(), default: d.weatherTopic, valueName: 'TOPIC', help: 'weather readings (read whole by every instance)' }),
