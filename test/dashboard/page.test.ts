@@ -67,7 +67,10 @@ describe('dashboard page in a real browser', () => {
       await produce(t.weather, weatherRecords(data.weather));
       await produce(t.car, jsonRecords(data, before));
       const firstEnd = expectedLastEnd(data, before);
-      service = await startService(t, data, 1, { observer: obs, onRecord: (r) => published.push(r) });
+      // The data starts "now": in a zone where that is midday, no holidays, so that the calendar
+      // features (night, holiday) do not lift calm points out of LOW at some hours of the day.
+      const calendar = { timeZone: middayZone(data.startS), holidays: [] };
+      service = await startService(t, data, 1, { observer: obs, onRecord: (r) => published.push(r), ...calendar });
       const running = service;
       await waitFor(() => running.stats.lastEnd === firstEnd, 20_000, `window end ${firstEnd} (at ${running.stats.lastEnd})`);
 
@@ -153,3 +156,11 @@ describe('dashboard page in a real browser', () => {
     }
   });
 });
+
+/** A fixed-offset IANA zone (Etc/GMT±N, sign inverted by convention) whose local hour at `s` is about noon. */
+function middayZone(s: number): string {
+  let offset = 12 - new Date(s * 1000).getUTCHours();
+  if (offset < -12) offset += 24;
+  if (offset > 14) offset -= 24;
+  return offset === 0 ? 'Etc/GMT' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
+}

@@ -48,7 +48,8 @@ export function dataset(n: number, minutes: number, seed: number, ratePerSecond?
   const pointsPath = join(dir, 'points.csv');
   writeFileSync(pointsPath, roadPointsCsv(points));
   const startS = Math.floor(Date.now() / 60_000) * 60 - (minutes + 30) * 60;
-  const events = [...generateTraffic({ points, ratePerSecond, durationS: minutes * 60, startS, seed, dailyProfile: false })];
+  // No generated incidents either: whether one falls into the window would depend on the start time.
+  const events = [...generateTraffic({ points, ratePerSecond, durationS: minutes * 60, startS, seed, dailyProfile: false, incidentsPerPointDay: 0 })];
   const weather = [...generateWeather({ stations: stationsOf(points), startS: startS - 120, durationS: minutes * 60 + 240, intervalS: 90, seed })];
   return { points, pointsPath, events, weather, startS };
 }
