@@ -4,10 +4,11 @@
  * minute of event time) over the e2e suite's seed-JSON topic, one child process per run. Needs a
  * python3 with pandas and confluent_kafka; without one the figure is skipped (the bench goes on).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/paths.js';
 import { KafkaClient } from '../../src/kafka/client.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { runResultChild } from '../lib/child.js';
 import { fmt, fmtRate, fmtSummary, summarize, type Summary } from '../lib/stats.js';
 import type { Table } from '../lib/table.js';
 import type { PreparedTopic } from './e2e.js';
@@ -46,19 +47,7 @@ export function findPython(): { python: string } | { skipped: string } {
 }
 
 function runPython(python: string, arg: string): Promise<PandasRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, [SCRIPT, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || line === undefined) reject(new Error(`pandas client failed (exit ${code}):\n${err.trim() || out.trim()}`));
-      else resolve(JSON.parse(line.slice('RESULT '.length)) as PandasRun);
-    });
-  });
+  return runResultChild<PandasRun>([SCRIPT, arg], 'pandas client', python);
 }
 
 export async function runPandasSuite(s: { brokers: string[]; runs: number }, t: PreparedTopic, log: (line: string) => void): Promise<PandasResult> {
