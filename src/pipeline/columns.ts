@@ -2,8 +2,8 @@ import { EVENT_F64_COLUMNS, EVENT_I32_COLUMNS } from '../kernel/contract.js';
 import type { EventColumns } from '../kernel/kernel.js';
 
 /**
- * Event columns packed into one ArrayBuffer, so a batch crosses to a worker thread as a single
- * transferable (no copy, no per-event objects).
+ * Event columns packed into one ArrayBuffer: one allocation for a whole batch, no per-event
+ * objects.
  *
  * Layout for capacity c: EVENT_F64_COLUMNS.length f64 columns of c values, then
  * EVENT_I32_COLUMNS.length i32 columns of c values:
@@ -34,7 +34,7 @@ export function viewPackedColumns(buffer: ArrayBuffer, capacity: number, count: 
   };
 }
 
-/** A reusable batch the router appends admitted events of one shard to. */
+/** A reusable batch a shard appends its admitted events to before they go into its kernel. */
 export class PackedColumns {
   readonly buffer: ArrayBuffer;
   readonly columns: EventColumns;
@@ -68,29 +68,5 @@ export class PackedColumns {
     c.lane[k] = from.lane[i];
     c.partition[k] = from.partition[i];
     c.count = k + 1;
-  }
-
-  /**
-   * Copies the filled part into an exactly sized packed buffer (to transfer to a worker) and empties
-   * this batch for reuse: one allocation per segment, none per event.
-   */
-  take(): { buffer: ArrayBuffer; count: number } {
-    const n = this.columns.count;
-    const buffer = new ArrayBuffer(packedColumnsBytes(n));
-    const out = viewPackedColumns(buffer, n, n);
-    const c = this.columns;
-    out.tIn1.set(c.tIn1.subarray(0, n));
-    out.tOut1.set(c.tOut1.subarray(0, n));
-    out.tIn2.set(c.tIn2.subarray(0, n));
-    out.tOut2.set(c.tOut2.subarray(0, n));
-    out.speed.set(c.speed.subarray(0, n));
-    out.gapM.set(c.gapM.subarray(0, n));
-    out.gapS.set(c.gapS.subarray(0, n));
-    out.length.set(c.length.subarray(0, n));
-    out.point.set(c.point.subarray(0, n));
-    out.lane.set(c.lane.subarray(0, n));
-    out.partition.set(c.partition.subarray(0, n));
-    c.count = 0;
-    return { buffer, count: n };
   }
 }

@@ -97,10 +97,6 @@ export class Dispatcher {
     return this.parked[slot] === 1 || this.inFlight[slot] > 0;
   }
 
-  isParked(slot: number): boolean {
-    return this.parked[slot] === 1;
-  }
-
   /** Resolves once `slot`'s shard has room for another batch. */
   room(slot: number): Promise<void> | undefined {
     const shard = this.shardOfPartition[slot];

@@ -92,7 +92,6 @@ export class PartitionRouter {
   private maxBefore = -Infinity;
   private dead: ShardDeadLetter[] = [];
   private learned: number[] = [];
-  private admittedCount = 0;
   /** Dead letters of re-read records: written the first time, dropped now. */
   private readonly discarded: ShardDeadLetter[] = [];
 
@@ -129,7 +128,6 @@ export class PartitionRouter {
     this.learnedPoints = learned;
     this.dead = [];
     this.learned = [];
-    this.admittedCount = 0;
     this.sink.events.columns.count = 0;
     const starts_ = new Map(starts.map((s) => [s.slot, s]));
     for (const s of starts) {
@@ -176,7 +174,7 @@ export class PartitionRouter {
   }
 
   /** What changed since the last call, per partition touched; dead letters and points learned. */
-  takeReport(): { partitions: PartitionReport[]; dead: ShardDeadLetter[]; learned: number[]; admitted: number } {
+  takeReport(): { partitions: PartitionReport[]; dead: ShardDeadLetter[]; learned: number[] } {
     const partitions: PartitionReport[] = [];
     for (let slot = 0; slot < this.touched.length; slot++) {
       if (this.touched[slot] === 0) continue;
@@ -195,10 +193,9 @@ export class PartitionRouter {
         offsets: this.offsets.snapshot(slot),
       });
     }
-    const report = { partitions, dead: this.dead, learned: this.learned, admitted: this.admittedCount };
+    const report = { partitions, dead: this.dead, learned: this.learned };
     this.dead = [];
     this.learned = [];
-    this.admittedCount = 0;
     return report;
   }
 
@@ -354,7 +351,6 @@ export class PartitionRouter {
     sink.offsetOf[k] = this.offset;
     sink.events.append(c, i);
     this.offsets.admitted(this.slot, this.offset, pane, this.maxBefore);
-    this.admittedCount++;
     return Reason.OK;
   }
 }

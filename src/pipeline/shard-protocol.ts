@@ -150,6 +150,4 @@ export interface ShardReport {
   dead: ShardDeadLetter[];
   /** (point, slot) pairs: points whose first event this shard admitted. */
   learned: number[];
-  /** Events admitted into the kernel. */
-  admitted: number;
 }

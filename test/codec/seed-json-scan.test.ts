@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SEED } from './fixtures.js';
 import { F_SPEED, K_NUMBER, PointIndexBytes, SeedJsonScanner } from '../../src/codec/seed-json-scan.js';
 import {
   DECODE_OK,
@@ -8,7 +9,6 @@ import {
   INVALID_JSON,
   MISSING_FIELD,
   SEED_FIELDS,
-  type SeedLoopEvent,
   UNKNOWN_POINT_ID,
   WRONG_TYPE,
   seedEventJson,
@@ -21,18 +21,6 @@ const SCALE = Math.max(1, Number(process.env.SEED_JSON_SCAN_RUNS ?? 1));
 const runs = (n: number) => ({ numRuns: Math.round(n * SCALE) });
 const COLUMNS = ['tIn1', 'tOut1', 'tIn2', 'tOut2', 'speed', 'gapM', 'gapS', 'length', 'point', 'lane', 'partition'] as const;
 
-const SEED: SeedLoopEvent = {
-  lane: 2,
-  timestamp_in_1: 1700000000.125,
-  timestamp_out_1: 1700000000.375,
-  timestamp_in_2: 1700000000.9,
-  timestamp_out_2: 1700000001.15,
-  speed: 87.5,
-  gap_meters: 31.25,
-  gap_seconds: 1.286,
-  length: 4.6,
-  point_id: 'P0002',
-};
 
 /**
  * Decodes bytes[from, to) with appendJson (the JSON.parse path) and appendJsonBytes and expects the

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SEED } from './fixtures.js';
 import {
   DECODE_OK,
   EventColumnsBuilder,
   INVALID_JSON,
   MISSING_FIELD,
   SEED_FIELDS,
-  type SeedLoopEvent,
   UNKNOWN_POINT_ID,
   WRONG_TYPE,
   seedEventJson,
@@ -22,18 +22,6 @@ const POINTS = new Map([
 ]);
 const indexOf = (id: string) => POINTS.get(id);
 
-const SEED: SeedLoopEvent = {
-  lane: 2,
-  timestamp_in_1: 1700000000.125,
-  timestamp_out_1: 1700000000.375,
-  timestamp_in_2: 1700000000.9,
-  timestamp_out_2: 1700000001.15,
-  speed: 87.5,
-  gap_meters: 31.25,
-  gap_seconds: 1.286,
-  length: 4.6,
-  point_id: 'P0002',
-};
 
 const json = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 

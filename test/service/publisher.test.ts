@@ -26,7 +26,7 @@ function report(rows: Float64Array, rowCount: number, finalEnds: number[]) {
   const records = Array.from({ length: rowCount }, (_, row) => output.build(rows, row));
   const values = records.map((r) => JSON.stringify(r));
   const reliable = Uint8Array.from(records, (r) => (r.risk.reliable ? 1 : 0));
-  return Promise.resolve({ rows, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [], admitted: 0 });
+  return Promise.resolve({ rows, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [] });
 }
 
 const points = table(3);
