@@ -8,12 +8,11 @@
  * shard unparks it, as the service pauses its fetch.
  */
 import { availableParallelism } from 'node:os';
-import { ROW_POINT } from '../../src/kernel/contract.js';
 import { Admission, type PartitionStart } from '../../src/pipeline/admission.js';
 import type { DeadLetter } from '../../src/pipeline/dead-letter.js';
 import { Dispatcher, type Flush } from '../../src/pipeline/dispatcher.js';
 import { shardJoin } from '../../src/pipeline/output.js';
-import { OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
+import { KEY_F64, KEY_POINT } from '../../src/pipeline/shard-protocol.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { OffsetTracker } from '../../src/service/offsets.js';
 import { prepareService } from '../../src/service/service.js';
@@ -90,7 +89,7 @@ async function runOnce(d: Dataset, data: IncomingData, shards: number): Promise<
         const results = await Promise.all(flush.results);
         results.forEach((result, shard) => {
           for (let row = 0; row < result.rowCount; row++) {
-            const point = result.rows[row * OUT_ROW_F64 + ROW_POINT];
+            const point = result.keys[row * KEY_F64 + KEY_POINT];
             if (shardOfPartition[keyPartition[point]] !== shard) continue;
             bytesOut += result.values[row].length;
             rows++;

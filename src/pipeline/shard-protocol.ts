@@ -104,6 +104,11 @@ export interface AdvanceTask {
 
 export type ShardTask = InitTask | AssignTask | WeatherTask | RecordsTask | AdvanceTask;
 
+/** Per row of ShardReport.keys: the dense point index, then the window end. */
+export const KEY_POINT = 0;
+export const KEY_WINDOW_END = 1;
+export const KEY_F64 = 2;
+
 /**
  * Weather appended to each kernel row by the shard: [present (1|0), timestamp, temp, snow, rain,
  * pressure, wind, visibility], NaN where absent.
@@ -138,8 +143,11 @@ export interface ShardDeadLetter {
 }
 
 export interface ShardReport {
-  /** rowCount rows of OUT_ROW_F64 values: the kernel row, then the weather block. */
-  rows: Float64Array;
+  /**
+   * Per row: its dense point index and window end (2 values a row). The shard already joined,
+   * scored and serialized the row (values); the host needs only what decides whether it publishes it.
+   */
+  keys: Float64Array;
   rowCount: number;
   /** Per row: the published record (JSON), joined and scored in the shard. */
   values: string[];

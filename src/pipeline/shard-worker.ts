@@ -18,6 +18,9 @@ import { PointIndexBytes } from '../codec/seed-json.js';
 import { PackedColumns } from './columns.js';
 import { type AdmittedSink, PartitionRouter } from './partition-router.js';
 import {
+  KEY_F64,
+  KEY_POINT,
+  KEY_WINDOW_END,
   OUT_ROW_F64,
   OUT_ROW_WEATHER,
   type AdvanceTask,
@@ -59,7 +62,9 @@ let state: ShardState | undefined;
  * keeps one row per point and window end (publisher.ts).
  */
 class ReportSink implements KernelOutputSink {
-  rows = new Float64Array(OUT_ROW_F64 * 1024);
+  /** One kernel row and its weather block: what the join reads (reused for every row). */
+  private readonly row = new Float64Array(OUT_ROW_F64);
+  keys = new Float64Array(KEY_F64 * 1024);
   rowCount = 0;
   values: string[] = [];
   reliable = new Uint8Array(1024);
@@ -82,27 +87,30 @@ class ReportSink implements KernelOutputSink {
 
   onOutput(slice: KernelOutputSlice): void {
     const s = this.shard();
-    if ((this.rowCount + slice.rowCount) * OUT_ROW_F64 > this.rows.length) {
-      const bigger = new Float64Array(Math.max(this.rows.length * 2, (this.rowCount + slice.rowCount) * OUT_ROW_F64));
-      bigger.set(this.rows.subarray(0, this.rowCount * OUT_ROW_F64));
-      this.rows = bigger;
-      const reliable = new Uint8Array(bigger.length / OUT_ROW_F64);
+    if (this.rowCount + slice.rowCount > this.reliable.length) {
+      const rows = Math.max(this.reliable.length * 2, this.rowCount + slice.rowCount);
+      const keys = new Float64Array(rows * KEY_F64);
+      keys.set(this.keys.subarray(0, this.rowCount * KEY_F64));
+      this.keys = keys;
+      const reliable = new Uint8Array(rows);
       reliable.set(this.reliable.subarray(0, this.rowCount));
       this.reliable = reliable;
     }
+    const row = this.row;
     let n = this.rowCount;
     for (let r = 0; r < slice.rowCount; r++) {
       const from = r * ROW_F64;
       const point = slice.rows[from + ROW_POINT];
       if (!this.emits(s, point)) continue;
-      const to = n * OUT_ROW_F64;
-      this.rows.set(slice.rows.subarray(from, from + ROW_F64), to);
+      row.set(slice.rows.subarray(from, from + ROW_F64));
       const end = slice.rows[from + ROW_WINDOW_END];
-      writeWeather(this.rows, to + OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
+      writeWeather(row, OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
       // The final join and the score, here rather than on the host: per row, as much work as the
       // window itself.
-      this.values.push(s.output.serialize(this.rows, n));
+      this.values.push(s.output.serialize(row, 0));
       this.reliable[n] = s.output.lastReliable ? 1 : 0;
+      this.keys[n * KEY_F64 + KEY_POINT] = point;
+      this.keys[n * KEY_F64 + KEY_WINDOW_END] = end;
       n++;
     }
     this.rowCount = n;
@@ -112,7 +120,7 @@ class ReportSink implements KernelOutputSink {
 
   report(router: PartitionRouter): ShardReport {
     return {
-      rows: this.rows.slice(0, this.rowCount * OUT_ROW_F64),
+      keys: this.keys.slice(0, this.rowCount * KEY_F64),
       rowCount: this.rowCount,
       values: this.values,
       reliable: this.reliable.slice(0, this.rowCount),

@@ -1,9 +1,8 @@
-import { ROW_POINT, ROW_WINDOW_END } from '../kernel/contract.js';
 import type { CommitOffset, Consumer, OutgoingRecord, Producer } from '../kafka/client.js';
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
 import type { Flush } from '../pipeline/dispatcher.js';
 import type { ShardReport } from '../pipeline/shard-protocol.js';
-import { OUT_ROW_F64 } from '../pipeline/shard-protocol.js';
+import { KEY_F64, KEY_POINT, KEY_WINDOW_END } from '../pipeline/shard-protocol.js';
 import type { RiskRecord } from '../join/types.js';
 import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
 
@@ -180,15 +179,15 @@ export class Publisher {
         // The shard joined and scored the row; a listener (dashboard, --print) gets it as an object.
         if (onRecord) onRecord(JSON.parse(value) as RiskRecord);
         if (result.reliable[row] === 0) implausible++;
-        out.push({ key: this.o.pointIdOf(result.rows[row * OUT_ROW_F64 + ROW_POINT]), value });
+        out.push({ key: this.o.pointIdOf(result.keys[row * KEY_F64 + KEY_POINT]), value });
       };
       let standIns: [ShardReport, number][] | undefined;
       let owned: Set<string> | undefined;
       results.forEach((result, shard) => {
         for (let row = 0; row < result.rowCount; row++) {
-          const at = row * OUT_ROW_F64;
-          const point = result.rows[at + ROW_POINT];
-          const end = result.rows[at + ROW_WINDOW_END];
+          const at = row * KEY_F64;
+          const point = result.keys[at + KEY_POINT];
+          const end = result.keys[at + KEY_WINDOW_END];
           if (!scope.publishes(point, end)) continue;
           if (scope.ownerShard(point) === shard) {
             publish(result, row);
@@ -197,8 +196,8 @@ export class Publisher {
         }
       });
       for (const [result, row] of standIns ?? []) {
-        const at = row * OUT_ROW_F64;
-        if (!owned?.has(`${result.rows[at + ROW_POINT]}@${result.rows[at + ROW_WINDOW_END]}`)) publish(result, row);
+        const at = row * KEY_F64;
+        if (!owned?.has(`${result.keys[at + KEY_POINT]}@${result.keys[at + KEY_WINDOW_END]}`)) publish(result, row);
       }
       if (out.length > 0) await this.o.producer.send(this.o.outputTopic, out);
       stats.rowsOut += out.length;

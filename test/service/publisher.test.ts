@@ -3,7 +3,7 @@ import type { OutgoingRecord, Producer } from '../../src/kafka/client.js';
 import type { RiskRecord } from '../../src/join/types.js';
 import type { Flush } from '../../src/pipeline/dispatcher.js';
 import { ROW_POINT, ROW_WINDOW_END } from '../../src/kernel/contract.js';
-import { OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
+import { KEY_F64, KEY_POINT, KEY_WINDOW_END, OUT_ROW_F64 } from '../../src/pipeline/shard-protocol.js';
 import { emptyStats, Publisher, type OutputScope } from '../../src/service/publisher.js';
 import { builder, minuteOf, shardRows, T0, table, vehicle } from '../pipeline/rows.js';
 
@@ -26,7 +26,12 @@ function report(rows: Float64Array, rowCount: number, finalEnds: number[]) {
   const records = Array.from({ length: rowCount }, (_, row) => output.build(rows, row));
   const values = records.map((r) => JSON.stringify(r));
   const reliable = Uint8Array.from(records, (r) => (r.risk.reliable ? 1 : 0));
-  return Promise.resolve({ rows, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [] });
+  const keys = new Float64Array(rowCount * KEY_F64);
+  for (let row = 0; row < rowCount; row++) {
+    keys[row * KEY_F64 + KEY_POINT] = rows[row * OUT_ROW_F64 + ROW_POINT];
+    keys[row * KEY_F64 + KEY_WINDOW_END] = rows[row * OUT_ROW_F64 + ROW_WINDOW_END];
+  }
+  return Promise.resolve({ keys, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [] });
 }
 
 const points = table(3);
