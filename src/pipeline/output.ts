@@ -124,32 +124,12 @@ export class RiskRecordBuilder {
       return JSON.stringify(record);
     }
     const at = row * OUT_ROW_F64;
-    const index = rows[at + ROW_POINT];
-    const point = this.points.byIndex(index);
-    let pj = this.pointJson[index];
-    if (pj === undefined || pj.point !== point) pj = this.pointFragments(index, point);
+    const pj = this.join(rows, at);
     const end = rows[at + ROW_WINDOW_END];
-    if (end !== this.lastEnd) this.endFragments(end);
-
     const shortAt = at + ROW_SHORT;
     const longAt = at + ROW_LONG;
     const w = at + OUT_ROW_WEATHER;
     const hasWeather = rows[w] === 1;
-    riskFeaturesInto(
-      this.features,
-      rows,
-      shortAt,
-      longAt,
-      pj.allowedSpeedKmh,
-      pj.curvature,
-      hasWeather,
-      rows[w + W_TEMP],
-      rows[w + W_SNOW],
-      rows[w + W_RAIN],
-      rows[w + W_VISIBILITY],
-      this.hour,
-      this.holiday,
-    );
     const shortQuality = qualityOf(rows, shortAt);
     const longQuality = qualityOf(rows, longAt);
     const contributions = this.contributions;
@@ -165,6 +145,42 @@ export class RiskRecordBuilder {
     const keys = this.contributionKeys;
     for (let j = 0; j < keys.length; j++) s += keys[j] + num(contributions[j]);
     return s + '}}}';
+  }
+
+  /**
+   * The model's inputs of one row (RISK_FEATURE_INDEX layout, riskFeaturesInto) into `out`: the
+   * features serialize scores, for batch work on history (training, backtests) without a record.
+   */
+  featuresInto(rows: Float64Array, row: number, out: Float64Array): void {
+    this.join(rows, row * OUT_ROW_F64);
+    out.set(this.features);
+  }
+
+  /** The row's point and window end (cached fragments), then its features into this.features. */
+  private join(rows: Float64Array, at: number): PointJson {
+    const index = rows[at + ROW_POINT];
+    const point = this.points.byIndex(index);
+    let pj = this.pointJson[index];
+    if (pj === undefined || pj.point !== point) pj = this.pointFragments(index, point);
+    const end = rows[at + ROW_WINDOW_END];
+    if (end !== this.lastEnd) this.endFragments(end);
+    const w = at + OUT_ROW_WEATHER;
+    riskFeaturesInto(
+      this.features,
+      rows,
+      at + ROW_SHORT,
+      at + ROW_LONG,
+      pj.allowedSpeedKmh,
+      pj.curvature,
+      rows[w] === 1,
+      rows[w + W_TEMP],
+      rows[w + W_SNOW],
+      rows[w + W_RAIN],
+      rows[w + W_VISIBILITY],
+      this.hour,
+      this.holiday,
+    );
+    return pj;
   }
 
   private pointFragments(index: number, point: RoadPoint): PointJson {
@@ -356,6 +372,27 @@ const QUALITY_JSON: readonly string[] = [0, 1, 2, 3].map((bits) => {
   if (bits & FLOW_OVER) flags.push(PlausibilityFlag.FLOW_OVER_CAPACITY);
   return `,"quality":${JSON.stringify({ plausible: flags.length === 0, flags })}`;
 });
+
+/** A weather reading as the block a shard appends to a kernel row at `at` (absent: present 0, NaN). */
+export function writeRowWeather(
+  out: Float64Array,
+  at: number,
+  reading: Pick<WeatherReading, 'timestamp' | 'temp' | 'snow' | 'rain' | 'pressure' | 'wind' | 'visibility'> | undefined,
+): void {
+  if (reading === undefined) {
+    out[at] = 0;
+    out.fill(NaN, at + 1, at + 8);
+    return;
+  }
+  out[at] = 1;
+  out[at + W_TIMESTAMP] = reading.timestamp;
+  out[at + W_TEMP] = reading.temp;
+  out[at + W_SNOW] = reading.snow;
+  out[at + W_RAIN] = reading.rain;
+  out[at + W_PRESSURE] = reading.pressure;
+  out[at + W_WIND] = reading.wind ?? NaN;
+  out[at + W_VISIBILITY] = reading.visibility ?? NaN;
+}
 
 /** What every shard needs to build the records itself (plain data: it crosses to the worker threads). */
 export function shardJoin(points: RoadPointTable, model: RiskModel, calendar: CalendarResolver): ShardJoin {

@@ -13,7 +13,7 @@ import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
 import { CalendarResolver } from '../join/calendar.js';
 import { riskModel } from '../model/risk-model.js';
-import { RiskRecordBuilder } from './output.js';
+import { RiskRecordBuilder, writeRowWeather } from './output.js';
 import { PointIndexBytes } from '../codec/seed-json.js';
 import { PackedColumns } from './columns.js';
 import { type AdmittedSink, PartitionRouter } from './partition-router.js';
@@ -104,7 +104,7 @@ class ReportSink implements KernelOutputSink {
       if (!this.emits(s, point)) continue;
       row.set(slice.rows.subarray(from, from + ROW_F64));
       const end = slice.rows[from + ROW_WINDOW_END];
-      writeWeather(row, OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
+      writeRowWeather(row, OUT_ROW_WEATHER, s.weather.latestAtOrBefore(s.stationOf[point], end));
       // The final join and the score, here rather than on the host: per row, as much work as the
       // window itself.
       this.values.push(s.output.serialize(row, 0));
@@ -128,26 +128,6 @@ class ReportSink implements KernelOutputSink {
       ...router.takeReport(),
     };
   }
-}
-
-function writeWeather(
-  out: Float64Array,
-  at: number,
-  reading: { timestamp: number; temp: number; snow: number; rain: number; pressure: number; wind: number | null; visibility: number | null } | undefined,
-): void {
-  if (reading === undefined) {
-    out[at] = 0;
-    out.fill(NaN, at + 1, at + 8);
-    return;
-  }
-  out[at] = 1;
-  out[at + 1] = reading.timestamp;
-  out[at + 2] = reading.temp;
-  out[at + 3] = reading.snow;
-  out[at + 4] = reading.rain;
-  out[at + 5] = reading.pressure;
-  out[at + 6] = reading.wind ?? NaN;
-  out[at + 7] = reading.visibility ?? NaN;
 }
 
 function current(): ShardState {
