@@ -28,6 +28,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandRun
     summary: 'produce an NDJSON file to a Kafka topic',
     load: async () => (await import('./replay.js')).replayCommand,
   },
+  train: {
+    summary: 'fit a risk model on labelled history (time-blocked cross-validation, baselines)',
+    load: async () => (await import('./train.js')).trainCommand,
+  },
+  backtest: {
+    summary: 'score labelled history with model files, metrics side by side',
+    load: async () => (await import('./backtest.js')).backtestCommand,
+  },
   kafka: {
     summary: 'start a local Kafka broker in the foreground (Ctrl-C stops it)',
     load: async () => {

@@ -1,0 +1,288 @@
+/**
+ * `saferoads train`: learns a risk model from labelled history.
+ *
+ *   saferoads train --events car.ndjson.gz --weather weather.ndjson --points points.csv \
+ *     --labels labels.csv --horizon 10 --out model.json
+ *
+ * History goes through the service's own decoder, WASM window kernel and join (model/train/
+ * history.ts); each (point, window end) row is labelled by whether an incident follows at the point
+ * within the horizon; an L2-regularised logistic regression is evaluated by time-blocked
+ * cross-validation next to the baselines (mean speed alone, speed variance alone, the shipped model
+ * and any --baseline-model), then fitted on every row and written as a model file `run --model`
+ * reads. The report goes to stdout, as JSON next to the model (--report) and as HTML (--html).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { CalendarResolver } from '../join/calendar.js';
+import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
+import { DEFAULT_MODEL_PATH, loadRiskModel, riskModel, type RiskModel } from '../model/risk-model.js';
+import { labelRows, timeBlockedFolds, type Fold, type LabelledRows } from '../model/train/dataset.js';
+import { historyRows, type HistoryRows } from '../model/train/history.js';
+import { loadLabels, type Labels } from '../model/train/labels.js';
+import { formatReport, reportHtml, type Report } from '../model/train/report.js';
+import { allFeatureColumns, baselineCandidates, crossValidate, fitColumns, modelFile, modelScorer, type Candidate } from '../model/train/train.js';
+import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
+import { choice, decimal, defineCommand, helpText, integer, option, parseCommand, text } from './args.js';
+
+/** The data options train and backtest share. */
+export const HISTORY_OPTIONS = {
+  events: option({ schema: text(), valueName: 'FILE', help: 'loop events, seed JSON, one per line (NDJSON; .gz is read gunzipped) (required)' }),
+  weather: option({ schema: text(), valueName: 'FILE', help: 'weather readings NDJSON (without it every row has no weather)' }),
+  points: option({ schema: text(), valueName: 'FILE', help: 'road-points CSV, as run --points (required)' }),
+  labels: option({ schema: text(), valueName: 'FILE', help: 'incidents CSV point_id,timestamp[,kind] (epoch seconds) (required)' }),
+  labelKinds: option({ schema: text(), valueName: 'KIND,…', help: 'use only labels of these kinds (third column)' }),
+  horizon: option({ schema: integer(1, 24 * 60), default: 10, valueName: 'MIN', help: 'a row is positive when an incident follows within this many minutes' }),
+  folds: option({ schema: integer(2, 100), default: 5, valueName: 'K', help: 'time-blocked cross-validation folds' }),
+  foldBy: option({
+    schema: choice(['auto', 'hour', 'day'] as const),
+    default: 'auto' as 'auto' | 'hour' | 'day',
+    valueName: 'auto|hour|day',
+    help: 'block of time no fold splits (auto: day when the data has at least 2 days per fold, else hour)',
+  }),
+  timeZone: option({ schema: text(), default: 'Europe/Warsaw', valueName: 'TZ', help: 'time zone of the calendar features (night, holiday), as run --time-zone' }),
+  holidays: option({ schema: text(), default: 'PL', valueName: 'CC|DATES', help: 'public holidays, as run --holidays' }),
+  html: option({ schema: text(), valueName: 'FILE', help: 'also write the report as an HTML page (ROC curves, calibration)' }),
+};
+
+export const TRAIN_COMMAND = defineCommand({
+  name: 'train',
+  summary:
+    'Fits a logistic risk model on labelled history (the service\'s own windows and join, in batch),\n' +
+    'with time-blocked cross-validation and baselines, and writes a model file for run --model.',
+  options: {
+    ...HISTORY_OPTIONS,
+    l2: option({ schema: decimal({ min: 0 }), default: 1, valueName: 'X', help: 'L2 penalty on the standardized coefficients' }),
+    id: option({ schema: text(), valueName: 'ID', help: 'model id (default: trained-<date>)' }),
+    description: option({ schema: text(), valueName: 'TEXT', help: 'model description (default: what it was trained on)' }),
+    out: option({ schema: text(), default: 'model.json', valueName: 'FILE', help: 'where the model goes' }),
+    report: option({ schema: text(), valueName: 'FILE', help: 'the report as JSON (default: the model file name with .report.json)' }),
+    baselineModel: option({ schema: text(), valueName: 'FILE,…', help: 'more model files to compare with (the shipped model always is)' }),
+  },
+  notes: 'Exit status: 0 trained, 1 a runtime failure, 2 bad options or input files.',
+});
+
+/** The parsed data options of train / backtest. */
+export interface HistoryInputs {
+  points: RoadPointTable;
+  pointsPath: string;
+  eventsPath: string;
+  weatherPath?: string;
+  labelsPath: string;
+  labels: Labels;
+  spec: WindowSpec;
+  calendar: CalendarResolver;
+  horizonS: number;
+  folds: number;
+  foldBy: 'auto' | 'hour' | 'day';
+}
+
+type HistoryValues = {
+  events?: string;
+  weather?: string;
+  points?: string;
+  labels?: string;
+  labelKinds?: string;
+  horizon: number;
+  folds: number;
+  foldBy: 'auto' | 'hour' | 'day';
+  timeZone: string;
+  holidays: string;
+};
+
+function readableFile(flag: string, path: string | undefined, what: string): string {
+  if (path === undefined) throw new ConfigError(flag, `is required (${what})`);
+  try {
+    if (!statSync(path).isFile()) throw new ConfigError(flag, `${path} is not a file; fix: give ${what}`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(flag, `cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}); fix: give ${what}`);
+  }
+  return path;
+}
+
+/** Checks the data options and reads the small files (points, labels); the big ones are streamed later. */
+export function historyInputs(o: HistoryValues): HistoryInputs {
+  const eventsPath = readableFile('--events', o.events, 'the loop events NDJSON');
+  const weatherPath = o.weather === undefined ? undefined : readableFile('--weather', o.weather, 'the weather NDJSON');
+  const pointsPath = readableFile('--points', o.points, 'the road-points CSV');
+  const labelsPath = readableFile('--labels', o.labels, 'the incidents CSV point_id,timestamp[,kind]');
+  const points = loadRoadPoints(pointsPath);
+  const kinds = o.labelKinds?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const labels = loadLabels(labelsPath, points, kinds);
+  const spec = windowSpec();
+  const holidays = /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays;
+  const calendar = new CalendarResolver({ timeZone: o.timeZone, holidays, startOffsetS: spec.shortS }, '--');
+  return { points, pointsPath, eventsPath, weatherPath, labelsPath, labels, spec, calendar, horizonS: o.horizon * 60, folds: o.folds, foldBy: o.foldBy };
+}
+
+export interface PreparedHistory {
+  h: HistoryRows;
+  rows: LabelledRows;
+  folds: Fold[];
+  foldBy: 'hour' | 'day';
+  embargoS: number;
+}
+
+/** Reads the history, labels the rows and cuts the folds. */
+export async function prepareHistory(i: HistoryInputs, model: RiskModel, log: (line: string) => void): Promise<PreparedHistory> {
+  const h = await historyRows({ eventsPath: i.eventsPath, weatherPath: i.weatherPath, points: i.points, spec: i.spec, calendar: i.calendar, model, log });
+  if (h.events === 0) throw new ConfigError('--events', `${i.eventsPath} has no loop event of a point in ${i.pointsPath}`);
+  const rows = labelRows(h, i.labels, i.spec, { horizonS: i.horizonS });
+  if (rows.index.length === 0) throw new ConfigError('--events', `no row to learn from: the history (${h.count} rows) is shorter than the warm-up (${i.spec.longS} s) plus the horizon`);
+  if (rows.positives === 0) throw new ConfigError('--labels', `no row is followed by an incident within ${i.horizonS / 60} min: check the labels' point ids and times against the events`);
+  const days = (h.lastEventS - h.firstEventS) / 86_400;
+  const foldBy = i.foldBy === 'auto' ? (days >= 2 * i.folds ? 'day' : 'hour') : i.foldBy;
+  const embargoS = i.horizonS + i.spec.longS;
+  let folds: Fold[];
+  try {
+    folds = timeBlockedFolds(h, rows, i.folds, foldBy === 'day' ? 86_400 : 3_600, embargoS);
+  } catch (e) {
+    throw new ConfigError('--folds', `${(e as Error).message}; fix: fewer --folds or --fold-by hour`);
+  }
+  return { h, rows, folds, foldBy, embargoS };
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+export function reportBase(command: 'train' | 'backtest', i: HistoryInputs, p: PreparedHistory, l2?: number): Omit<Report, 'models'> {
+  const { h, rows, folds } = p;
+  return {
+    command,
+    createdAt: new Date().toISOString(),
+    data: {
+      events: h.events,
+      eventsPath: i.eventsPath,
+      weatherPath: i.weatherPath ?? null,
+      labelsPath: i.labelsPath,
+      pointsPath: i.pointsPath,
+      firstEvent: iso(h.firstEventS),
+      lastEvent: iso(h.lastEventS),
+      historyRows: h.count,
+      rows: rows.index.length,
+      positives: rows.positives,
+      baseRate: rows.positives / rows.index.length,
+      leftOut: rows.leftOut,
+      refusedEvents: h.refused,
+      badLines: { events: h.badLines.events.count, weather: h.badLines.weather.count },
+      labels: { total: i.labels.total, kinds: i.labels.kinds, unknownPoints: i.labels.unknownPoints },
+    },
+    settings: { horizonMin: i.horizonS / 60, folds: folds.length, foldBy: p.foldBy, embargoMin: p.embargoS / 60, ...(l2 === undefined ? {} : { l2 }) },
+    folds: folds.map((f) => {
+      let pos = 0;
+      for (const k of f.test) pos += rows.label[k];
+      return { from: iso(f.fromS), to: iso(f.toS), testRows: f.test.length, testPositives: pos, trainRows: f.train.length, embargoed: f.embargoed };
+    }),
+  };
+}
+
+/** Problems in the input worth a line on stderr (they do not stop the run). */
+export function inputWarnings(h: HistoryRows, labels: Labels, log: (line: string) => void): void {
+  for (const [what, bad] of [['events', h.badLines.events], ['weather', h.badLines.weather]] as const) {
+    if (bad.count === 0) continue;
+    log(`warning: ${bad.count} bad ${what} lines skipped (${bad.first.map((b) => `line ${b.line}: ${b.detail}`).join('; ')}${bad.count > bad.first.length ? '; …' : ''})`);
+  }
+  const refused = Object.entries(h.refused);
+  if (refused.length > 0) log(`warning: events refused by the kernel: ${refused.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (labels.unknownPoints > 0) log(`warning: ${labels.unknownPoints} labels name points that are not in the road-points table (not used)`);
+}
+
+export function fileModels(list: string | undefined, flag: string): RiskModel[] {
+  if (list === undefined) return [];
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((path) => loadRiskModel(path, flag));
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Runs `saferoads train`; resolves to the exit status. Throws ConfigError for bad options. */
+export async function trainCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stdout: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+  stderr: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  const parsed = parseCommand(TRAIN_COMMAND, argv, env);
+  if (parsed.help) {
+    stdout(helpText(TRAIN_COMMAND).trimEnd());
+    return 0;
+  }
+  const o = parsed.values;
+  const inputs = historyInputs(o);
+  const shipped = loadRiskModel(DEFAULT_MODEL_PATH, 'the shipped model');
+  const baselines = fileModels(o.baselineModel, '--baseline-model');
+  const began = Date.now();
+  stderr(`saferoads train: reading ${inputs.eventsPath}…`);
+  const p = await prepareHistory(inputs, shipped, (line) => stderr(line));
+  inputWarnings(p.h, inputs.labels, stderr);
+
+  const candidates: Candidate[] = [
+    { name: 'trained (all features)', description: `logistic regression on the model features, L2 ${o.l2}`, columns: allFeatureColumns() },
+    ...baselineCandidates(),
+    ...[shipped, ...baselines].map((m) => ({ name: `model ${m.id}`, description: `the model file as it is (${m.description.slice(0, 80) || 'no description'})`, score: modelScorer(m) })),
+  ];
+  const results = crossValidate(p.h, p.rows, p.folds, candidates, o.l2);
+
+  // The model itself: every labelled row.
+  const all = Uint32Array.from({ length: p.rows.index.length }, (_, k) => k);
+  const fitted = fitColumns(p.h, p.rows, all, allFeatureColumns(), o.l2);
+  if (!fitted.converged) stderr(`warning: the final fit did not converge in ${fitted.iterations} iterations`);
+  const id = o.id ?? `trained-${new Date().toISOString().slice(0, 10)}`;
+  const base = reportBase('train', inputs, p, o.l2);
+  const cv = results[0];
+  const description =
+    o.description ??
+    `Logistic regression trained by saferoads train on ${basename(inputs.eventsPath)} (${base.data.firstEvent} → ${base.data.lastEvent}), ` +
+      `labels ${basename(inputs.labelsPath)}: an incident within ${o.horizon} min. Cross-validated ROC AUC ${cv.rocAuc.mean.toFixed(3)} ± ${cv.rocAuc.sd.toFixed(3)} ` +
+      `(${p.folds.length} folds by ${p.foldBy}). Scores rank risk as the labels define it; they are calibrated to the training data's base rate only.`;
+  const file = modelFile(id, description, fitted, {
+    trainedAt: base.createdAt,
+    command: `saferoads train ${argv.join(' ')}`,
+    data: {
+      events: { path: inputs.eventsPath, sha256: sha256(inputs.eventsPath), count: p.h.events },
+      weather: inputs.weatherPath ? { path: inputs.weatherPath, sha256: sha256(inputs.weatherPath) } : null,
+      labels: { path: inputs.labelsPath, sha256: sha256(inputs.labelsPath), used: inputs.labels.total, kinds: inputs.labels.kinds },
+      points: inputs.pointsPath,
+      period: [base.data.firstEvent, base.data.lastEvent],
+      rows: base.data.rows,
+      positives: base.data.positives,
+    },
+    horizonMin: o.horizon,
+    l2: o.l2,
+    crossValidation: {
+      folds: p.folds.length,
+      foldBy: p.foldBy,
+      embargoMin: p.embargoS / 60,
+      rocAuc: cv.rocAuc,
+      prAuc: cv.prAuc,
+      baselines: Object.fromEntries(results.slice(1).map((r) => [r.name, { rocAuc: r.rocAuc.mean, prAuc: r.prAuc.mean }])),
+    },
+    unusedFeatures: fitted.columns.filter((_, j) => !fitted.used[j]).map((c) => c.name),
+  });
+  // What is written must load: the same validation as run --model.
+  riskModel(JSON.parse(JSON.stringify(file)), 'the trained model', '--out');
+  const report: Report = {
+    ...base,
+    models: results,
+    model: { id, path: o.out },
+    coefficients: fitted.columns.flatMap((c, j) =>
+      fitted.used[j] ? [{ feature: c.name, perUnit: fitted.raw[j], standardized: fitted.standardized[j], mean: fitted.means[j], sd: fitted.sds[j] }] : [],
+    ),
+  };
+  writeFileSync(o.out, `${JSON.stringify(file, null, 2)}\n`);
+  const reportPath = o.report ?? o.out.replace(/\.json$/, '') + '.report.json';
+  writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (o.html !== undefined) writeFileSync(o.html, reportHtml(report));
+  stdout(formatReport(report));
+  stdout('');
+  const unused = file.training.unusedFeatures as string[];
+  if (unused.length > 0) stdout(`constant in the data, left out of the model: ${unused.join(', ')}`);
+  stdout(`model ${id} → ${o.out}; report → ${reportPath}${o.html ? `, ${o.html}` : ''} (${((Date.now() - began) / 1000).toFixed(1)} s)`);
+  return 0;
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { fitLogistic, logisticGradient, sigmoid, softplus } from '../../../src/model/train/logistic.js';
+
+/** A seeded PRNG (mulberry32) and a standard normal from it. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  return { u, normal };
+}
+
+/** n rows of `beta.length` standard-normal columns, labels drawn from the logistic model. */
+function synthetic(n: number, intercept: number, beta: number[], seed: number) {
+  const r = rng(seed);
+  const c = beta.length;
+  const x = new Float64Array(n * c);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let z = intercept;
+    for (let j = 0; j < c; j++) {
+      x[i * c + j] = r.normal();
+      z += beta[j] * x[i * c + j];
+    }
+    y[i] = r.u() < sigmoid(z) ? 1 : 0;
+  }
+  return { x, y, c };
+}
+
+describe('fitLogistic', () => {
+  it('recovers known coefficients from data drawn from the model', () => {
+    const { x, y, c } = synthetic(40_000, -1, [1.5, -0.8, 0], 1);
+    const fit = fitLogistic(x, y, 40_000, c, { l2: 0 });
+    expect(fit.converged).toBe(true);
+    expect(fit.intercept).toBeCloseTo(-1, 1);
+    expect(fit.coefficients[0]).toBeCloseTo(1.5, 1);
+    expect(fit.coefficients[1]).toBeCloseTo(-0.8, 1);
+    expect(Math.abs(fit.coefficients[2])).toBeLessThan(0.05);
+  });
+
+  it('stops at the optimum: the gradient of the penalised objective is zero there', () => {
+    const { x, y, c } = synthetic(5_000, -2, [0.7, 0.3, -1.1, 0.05], 2);
+    for (const l2 of [0, 1, 50]) {
+      const fit = fitLogistic(x, y, 5_000, c, { l2 });
+      const g = logisticGradient(x, y, 5_000, c, l2, fit.intercept, fit.coefficients);
+      for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('shrinks coefficients towards zero as the penalty grows, never the intercept to zero', () => {
+    const { x, y, c } = synthetic(3_000, -1.5, [1, -1], 3);
+    const norms = [0, 10, 100, 1e4].map((l2) => {
+      const f = fitLogistic(x, y, 3_000, c, { l2 });
+      return { norm: Math.hypot(...f.coefficients), intercept: f.intercept };
+    });
+    for (let k = 1; k < norms.length; k++) expect(norms[k].norm).toBeLessThan(norms[k - 1].norm);
+    // With every coefficient crushed, the intercept is the base rate's log-odds.
+    let pos = 0;
+    for (const v of y) pos += v;
+    const rate = pos / y.length;
+    expect(norms[3].intercept).toBeCloseTo(Math.log(rate / (1 - rate)), 1);
+  });
+
+  it('handles separable data with a penalty (finite coefficients) and refuses non-finite input', () => {
+    const x = Float64Array.from([-2, -1, 1, 2]);
+    const y = Uint8Array.from([0, 0, 1, 1]);
+    const fit = fitLogistic(x, y, 4, 1, { l2: 0.1 });
+    expect(Number.isFinite(fit.coefficients[0])).toBe(true);
+    expect(fit.coefficients[0]).toBeGreaterThan(1);
+    expect(() => fitLogistic(Float64Array.from([1, NaN]), y, 2, 1, { l2: 1 })).toThrow(/must be finite/);
+    expect(() => fitLogistic(x, y, 4, 1, { l2: -1 })).toThrow(/l2/);
+  });
+
+  it('softplus and sigmoid do not overflow', () => {
+    expect(softplus(800)).toBe(800);
+    expect(softplus(-800)).toBe(0);
+    expect(sigmoid(-800)).toBe(0);
+    expect(sigmoid(800)).toBe(1);
+    expect(softplus(0)).toBeCloseTo(Math.LN2, 12);
+  });
+});
