@@ -15,7 +15,7 @@ import { DEFAULT_MODEL_PATH, loadRiskModel } from '../model/risk-model.js';
 import { formatReport, reportHtml, type Report } from '../model/train/report.js';
 import { crossValidate, modelScorer } from '../model/train/train.js';
 import { defineCommand, helpText, option, parseCommand, text } from './args.js';
-import { fileModels, HISTORY_OPTIONS, historyInputs, inputWarnings, prepareHistory, reportBase } from './train.js';
+import { fileModels, firstSentence, HISTORY_OPTIONS, historyInputs, inputWarnings, prepareHistory, reportBase } from './train.js';
 
 export const BACKTEST_COMMAND = defineCommand({
   name: 'backtest',
@@ -41,29 +41,33 @@ export async function backtestCommand(
   }
   const o = parsed.values;
   if (o.models === undefined) throw new ConfigError('--models', 'is required (model files to score with, comma-separated; "default" = the shipped model)');
-  const inputs = historyInputs(o);
   const models = o.models
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .flatMap((path) => (path === 'default' ? [loadRiskModel(DEFAULT_MODEL_PATH, '--models')] : fileModels(path, '--models')));
   if (models.length === 0) throw new ConfigError('--models', 'names no model file');
-  const began = Date.now();
-  stderr(`saferoads backtest: reading ${inputs.eventsPath}…`);
-  const p = await prepareHistory(inputs, models[0], (line) => stderr(line));
-  inputWarnings(p.h, inputs.labels, stderr);
-  const results = crossValidate(
-    p.h,
-    p.rows,
-    p.folds,
-    models.map((m) => ({ name: m.id, description: m.description.slice(0, 120) || 'no description', score: modelScorer(m) })),
-    0,
-  );
-  const report: Report = { ...reportBase('backtest', inputs, p), models: results };
-  if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
-  if (o.html !== undefined) writeFileSync(o.html, reportHtml(report));
-  stdout(formatReport(report));
-  stdout('');
-  stdout(`${models.length} model(s) scored on ${report.data.rows.toLocaleString('en')} rows (${((Date.now() - began) / 1000).toFixed(1)} s)${o.json ? `; JSON → ${o.json}` : ''}${o.html ? `; HTML → ${o.html}` : ''}`);
-  return 0;
+  const inputs = await historyInputs(o, stderr);
+  try {
+    const began = Date.now();
+    stderr(`saferoads backtest: reading ${inputs.events.name}…`);
+    const p = await prepareHistory(inputs, models[0], (line) => stderr(line));
+    inputWarnings(p.h, inputs.labels, stderr);
+    const results = crossValidate(
+      p.h,
+      p.rows,
+      p.folds,
+      models.map((m) => ({ name: m.id, description: firstSentence(m.description) || 'no description', score: modelScorer(m) })),
+      0,
+    );
+    const report: Report = { ...reportBase('backtest', inputs, p), models: results };
+    if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
+    if (o.html !== undefined) writeFileSync(o.html, reportHtml(report));
+    stdout(formatReport(report));
+    stdout('');
+    stdout(`${models.length} model(s) scored on ${report.data.rows.toLocaleString('en')} rows (${((Date.now() - began) / 1000).toFixed(1)} s)${o.json ? `; JSON → ${o.json}` : ''}${o.html ? `; HTML → ${o.html}` : ''}`);
+    return 0;
+  } finally {
+    await inputs.connection?.close();
+  }
 }

@@ -19,17 +19,25 @@ import { CalendarResolver } from '../join/calendar.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH, loadRiskModel, riskModel, type RiskModel } from '../model/risk-model.js';
 import { labelRows, timeBlockedFolds, type Fold, type LabelledRows } from '../model/train/dataset.js';
-import { historyRows, type HistoryRows } from '../model/train/history.js';
+import { fileSource, historyRows, type HistoryRows, type HistorySource } from '../model/train/history.js';
+import { topicSource } from '../model/train/topic-source.js';
 import { loadLabels, type Labels } from '../model/train/labels.js';
 import { formatReport, reportHtml, type Report } from '../model/train/report.js';
 import { allFeatureColumns, baselineCandidates, crossValidate, fitColumns, modelFile, modelScorer, type Candidate } from '../model/train/train.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
-import { choice, decimal, defineCommand, helpText, integer, option, parseCommand, text } from './args.js';
+import { brokerList, choice, decimal, defineCommand, helpText, integer, option, parseCommand, text, type OptionValues } from './args.js';
+import { connectKafka, type KafkaConnection } from './generate.js';
+import { kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 
 /** The data options train and backtest share. */
 export const HISTORY_OPTIONS = {
-  events: option({ schema: text(), valueName: 'FILE', help: 'loop events, seed JSON, one per line (NDJSON; .gz is read gunzipped) (required)' }),
-  weather: option({ schema: text(), valueName: 'FILE', help: 'weather readings NDJSON (without it every row has no weather)' }),
+  events: option({ schema: text(), valueName: 'FILE', help: 'loop events, seed JSON, one per line (NDJSON; .gz is read gunzipped); or --car-topic' }),
+  weather: option({ schema: text(), valueName: 'FILE', help: 'weather readings NDJSON (without it and --weather-topic every row has no weather)' }),
+  carTopic: option({ schema: text(), valueName: 'TOPIC', help: 'read the loop events from this topic instead (all it holds now; needs --brokers)' }),
+  weatherTopic: option({ schema: text(), valueName: 'TOPIC', help: 'read the weather from this topic instead (needs --brokers)' }),
+  brokers: option({ schema: brokerList(), valueName: 'HOST:PORT,…', envAliases: ['KAFKA_BROKERS'], help: 'Kafka bootstrap servers of --car-topic / --weather-topic' }),
+  from: option({ schema: text(), valueName: 'TIME', help: 'only events at or after this event time (ISO 8601, e.g. 2026-03-02T00:00Z, or epoch seconds)' }),
+  to: option({ schema: text(), valueName: 'TIME', help: 'only events before this event time (ISO 8601 or epoch seconds)' }),
   points: option({ schema: text(), valueName: 'FILE', help: 'road-points CSV, as run --points (required)' }),
   labels: option({ schema: text(), valueName: 'FILE', help: 'incidents CSV point_id,timestamp[,kind] (epoch seconds) (required)' }),
   labelKinds: option({ schema: text(), valueName: 'KIND,…', help: 'use only labels of these kinds (third column)' }),
@@ -44,6 +52,7 @@ export const HISTORY_OPTIONS = {
   timeZone: option({ schema: text(), default: 'Europe/Warsaw', valueName: 'TZ', help: 'time zone of the calendar features (night, holiday), as run --time-zone' }),
   holidays: option({ schema: text(), default: 'PL', valueName: 'CC|DATES', help: 'public holidays, as run --holidays' }),
   html: option({ schema: text(), valueName: 'FILE', help: 'also write the report as an HTML page (ROC curves, calibration)' }),
+  ...SECURITY_OPTIONS,
 };
 
 export const TRAIN_COMMAND = defineCommand({
@@ -67,8 +76,12 @@ export const TRAIN_COMMAND = defineCommand({
 export interface HistoryInputs {
   points: RoadPointTable;
   pointsPath: string;
-  eventsPath: string;
-  weatherPath?: string;
+  events: HistorySource;
+  weather?: HistorySource;
+  fromS?: number;
+  toS?: number;
+  /** The Kafka connection of topic sources (close it when done). */
+  connection?: KafkaConnection;
   labelsPath: string;
   labels: Labels;
   spec: WindowSpec;
@@ -78,9 +91,14 @@ export interface HistoryInputs {
   foldBy: 'auto' | 'hour' | 'day';
 }
 
-type HistoryValues = {
+type HistoryValues = Parameters<typeof kafkaSecurityOf>[0] & {
   events?: string;
   weather?: string;
+  carTopic?: string;
+  weatherTopic?: string;
+  brokers?: string[];
+  from?: string;
+  to?: string;
   points?: string;
   labels?: string;
   labelKinds?: string;
@@ -102,19 +120,55 @@ function readableFile(flag: string, path: string | undefined, what: string): str
   return path;
 }
 
-/** Checks the data options and reads the small files (points, labels); the big ones are streamed later. */
-export function historyInputs(o: HistoryValues): HistoryInputs {
-  const eventsPath = readableFile('--events', o.events, 'the loop events NDJSON');
+/** A time option: ISO 8601 or epoch seconds → epoch seconds. */
+function timeOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Date.parse(value) / 1000;
+  if (!Number.isFinite(n)) throw new ConfigError(flag, `${JSON.stringify(value)} is not a time; fix: ISO 8601 (2026-03-02T06:00Z) or epoch seconds`);
+  return n;
+}
+
+/**
+ * Checks the data options and reads the small files (points, labels); the big inputs are streamed
+ * later. Connects to Kafka when a topic is the source (the caller closes `connection`).
+ */
+export async function historyInputs(o: HistoryValues, log: (line: string) => void): Promise<HistoryInputs> {
+  if (o.events !== undefined && o.carTopic !== undefined) throw new ConfigError('--car-topic', 'and --events both name the loop events; fix: give one');
+  if (o.weather !== undefined && o.weatherTopic !== undefined) throw new ConfigError('--weather-topic', 'and --weather both name the weather; fix: give one');
+  if (o.events === undefined && o.carTopic === undefined) throw new ConfigError('--events', 'is required (the loop events NDJSON), or --car-topic with --brokers');
+  const topics = o.carTopic !== undefined || o.weatherTopic !== undefined;
+  if (topics && o.brokers === undefined) throw new ConfigError('--brokers', 'is required with --car-topic / --weather-topic (the cluster that holds them)');
+  const eventsPath = o.events === undefined ? undefined : readableFile('--events', o.events, 'the loop events NDJSON');
   const weatherPath = o.weather === undefined ? undefined : readableFile('--weather', o.weather, 'the weather NDJSON');
   const pointsPath = readableFile('--points', o.points, 'the road-points CSV');
   const labelsPath = readableFile('--labels', o.labels, 'the incidents CSV point_id,timestamp[,kind]');
+  const fromS = timeOption('--from', o.from);
+  const toS = timeOption('--to', o.to);
+  if (fromS !== undefined && toS !== undefined && !(fromS < toS)) throw new ConfigError('--to', `must be after --from (${o.from} … ${o.to})`);
   const points = loadRoadPoints(pointsPath);
   const kinds = o.labelKinds?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const labels = loadLabels(labelsPath, points, kinds);
   const spec = windowSpec();
   const holidays = /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays;
   const calendar = new CalendarResolver({ timeZone: o.timeZone, holidays, startOffsetS: spec.shortS }, '--');
-  return { points, pointsPath, eventsPath, weatherPath, labelsPath, labels, spec, calendar, horizonS: o.horizon * 60, folds: o.folds, foldBy: o.foldBy };
+  const connection = topics ? await connectKafka(o.brokers, 'train', log, kafkaSecurityOf(o)) : undefined;
+  const fromTopic = (topic: string) => topicSource(connection!.client, topic, connection!.brokers);
+  return {
+    points,
+    pointsPath,
+    events: eventsPath !== undefined ? fileSource(eventsPath) : fromTopic(o.carTopic!),
+    weather: weatherPath !== undefined ? fileSource(weatherPath) : o.weatherTopic !== undefined ? fromTopic(o.weatherTopic) : undefined,
+    fromS,
+    toS,
+    connection,
+    labelsPath,
+    labels,
+    spec,
+    calendar,
+    horizonS: o.horizon * 60,
+    folds: o.folds,
+    foldBy: o.foldBy,
+  };
 }
 
 export interface PreparedHistory {
@@ -127,8 +181,8 @@ export interface PreparedHistory {
 
 /** Reads the history, labels the rows and cuts the folds. */
 export async function prepareHistory(i: HistoryInputs, model: RiskModel, log: (line: string) => void): Promise<PreparedHistory> {
-  const h = await historyRows({ eventsPath: i.eventsPath, weatherPath: i.weatherPath, points: i.points, spec: i.spec, calendar: i.calendar, model, log });
-  if (h.events === 0) throw new ConfigError('--events', `${i.eventsPath} has no loop event of a point in ${i.pointsPath}`);
+  const h = await historyRows({ events: i.events, weather: i.weather, fromS: i.fromS, toS: i.toS, points: i.points, spec: i.spec, calendar: i.calendar, model, log });
+  if (h.events === 0) throw new ConfigError('--events', `${i.events.name} has no loop event of a point in ${i.pointsPath}${i.fromS !== undefined || i.toS !== undefined ? ' in the period --from … --to' : ''}`);
   const rows = labelRows(h, i.labels, i.spec, { horizonS: i.horizonS });
   if (rows.index.length === 0) throw new ConfigError('--events', `no row to learn from: the history (${h.count} rows) is shorter than the warm-up (${i.spec.longS} s) plus the horizon`);
   if (rows.positives === 0) throw new ConfigError('--labels', `no row is followed by an incident within ${i.horizonS / 60} min: check the labels' point ids and times against the events`);
@@ -153,8 +207,8 @@ export function reportBase(command: 'train' | 'backtest', i: HistoryInputs, p: P
     createdAt: new Date().toISOString(),
     data: {
       events: h.events,
-      eventsPath: i.eventsPath,
-      weatherPath: i.weatherPath ?? null,
+      eventsPath: i.events.name,
+      weatherPath: i.weather?.name ?? null,
       labelsPath: i.labelsPath,
       pointsPath: i.pointsPath,
       firstEvent: iso(h.firstEventS),
@@ -188,6 +242,12 @@ export function inputWarnings(h: HistoryRows, labels: Labels, log: (line: string
   if (labels.unknownPoints > 0) log(`warning: ${labels.unknownPoints} labels name points that are not in the road-points table (not used)`);
 }
 
+/** The first sentence of a description (up to the first period, colon or semicolon), for tables. */
+export function firstSentence(text: string): string {
+  const m = /^(.*?[.;:])(\s|$)/.exec(text);
+  return (m ? m[1] : text).slice(0, 160);
+}
+
 export function fileModels(list: string | undefined, flag: string): RiskModel[] {
   if (list === undefined) return [];
   return list
@@ -199,6 +259,11 @@ export function fileModels(list: string | undefined, flag: string): RiskModel[] 
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** A file input's digest (what exactly a model was trained on); nothing for a topic. */
+function fileDigest(path: string | undefined): { sha256?: string } {
+  return path === undefined ? {} : { sha256: sha256(path) };
 }
 
 /** Runs `saferoads train`; resolves to the exit status. Throws ConfigError for bad options. */
@@ -214,18 +279,34 @@ export async function trainCommand(
     return 0;
   }
   const o = parsed.values;
-  const inputs = historyInputs(o);
   const shipped = loadRiskModel(DEFAULT_MODEL_PATH, 'the shipped model');
   const baselines = fileModels(o.baselineModel, '--baseline-model');
+  const inputs = await historyInputs(o, stderr);
+  try {
+    return await train(argv, o, inputs, shipped, baselines, stdout, stderr);
+  } finally {
+    await inputs.connection?.close();
+  }
+}
+
+async function train(
+  argv: readonly string[],
+  o: OptionValues<typeof TRAIN_COMMAND.options>,
+  inputs: HistoryInputs,
+  shipped: RiskModel,
+  baselines: RiskModel[],
+  stdout: (line: string) => void,
+  stderr: (line: string) => void,
+): Promise<number> {
   const began = Date.now();
-  stderr(`saferoads train: reading ${inputs.eventsPath}…`);
+  stderr(`saferoads train: reading ${inputs.events.name}…`);
   const p = await prepareHistory(inputs, shipped, (line) => stderr(line));
   inputWarnings(p.h, inputs.labels, stderr);
 
   const candidates: Candidate[] = [
     { name: 'trained (all features)', description: `logistic regression on the model features, L2 ${o.l2}`, columns: allFeatureColumns() },
     ...baselineCandidates(),
-    ...[shipped, ...baselines].map((m) => ({ name: `model ${m.id}`, description: `the model file as it is (${m.description.slice(0, 80) || 'no description'})`, score: modelScorer(m) })),
+    ...[shipped, ...baselines].map((m) => ({ name: `model ${m.id}`, description: `the model file as it is${m.description ? `: ${firstSentence(m.description)}` : ''}`, score: modelScorer(m) })),
   ];
   const results = crossValidate(p.h, p.rows, p.folds, candidates, o.l2);
 
@@ -238,18 +319,19 @@ export async function trainCommand(
   const cv = results[0];
   const description =
     o.description ??
-    `Logistic regression trained by saferoads train on ${basename(inputs.eventsPath)} (${base.data.firstEvent} → ${base.data.lastEvent}), ` +
+    `Logistic regression trained by saferoads train on ${basename(inputs.events.name)} (${base.data.firstEvent} → ${base.data.lastEvent}), ` +
       `labels ${basename(inputs.labelsPath)}: an incident within ${o.horizon} min. Cross-validated ROC AUC ${cv.rocAuc.mean.toFixed(3)} ± ${cv.rocAuc.sd.toFixed(3)} ` +
       `(${p.folds.length} folds by ${p.foldBy}). Scores rank risk as the labels define it; they are calibrated to the training data's base rate only.`;
   const file = modelFile(id, description, fitted, {
     trainedAt: base.createdAt,
     command: `saferoads train ${argv.join(' ')}`,
     data: {
-      events: { path: inputs.eventsPath, sha256: sha256(inputs.eventsPath), count: p.h.events },
-      weather: inputs.weatherPath ? { path: inputs.weatherPath, sha256: sha256(inputs.weatherPath) } : null,
+      events: { source: inputs.events.name, ...fileDigest(o.events), count: p.h.events },
+      weather: inputs.weather ? { source: inputs.weather.name, ...fileDigest(o.weather) } : null,
       labels: { path: inputs.labelsPath, sha256: sha256(inputs.labelsPath), used: inputs.labels.total, kinds: inputs.labels.kinds },
       points: inputs.pointsPath,
       period: [base.data.firstEvent, base.data.lastEvent],
+      periodOptions: { from: o.from ?? null, to: o.to ?? null },
       rows: base.data.rows,
       positives: base.data.positives,
     },

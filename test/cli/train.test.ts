@@ -16,12 +16,14 @@ import { CalendarResolver } from '../../src/join/calendar.js';
 import { windowSpec } from '../../src/kernel/window-spec.js';
 import { RISK_FEATURE_INDEX, RISK_FEATURE_NAMES } from '../../src/model/features.js';
 import { DEFAULT_MODEL_PATH, loadRiskModel } from '../../src/model/risk-model.js';
-import { historyRows } from '../../src/model/train/history.js';
+import { fileSource, historyRows } from '../../src/model/train/history.js';
 import type { Report } from '../../src/model/train/report.js';
 import { loadRoadPoints } from '../../src/road/points.js';
 import { backtestCommand } from '../../src/cli/backtest.js';
 import { trainCommand } from '../../src/cli/train.js';
 import { ConfigError } from '../../src/errors.js';
+import { KafkaClient } from '../../src/kafka/client.js';
+import { brokers, uniqueTopic } from '../kafka/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'saferoads-train-'));
 const files = {
@@ -53,7 +55,7 @@ beforeAll(async () => {
   const spec = windowSpec();
   const table = loadRoadPoints(files.points);
   const h = await historyRows({
-    eventsPath: files.events,
+    events: fileSource(files.events),
     points: table,
     spec,
     calendar: new CalendarResolver({ timeZone: 'Europe/Warsaw', holidays: 'PL', startOffsetS: spec.shortS }),
@@ -122,6 +124,43 @@ describe('saferoads train', () => {
     expect(r.out).toContain('test-trained');
   }, 120_000);
 
+  it('reads the same history from topics as from files, and --from / --to cut the period', async () => {
+    const client = new KafkaClient({ brokers: brokers() });
+    const car = uniqueTopic('train-car');
+    const weather = uniqueTopic('train-weather');
+    await client.ensureTopics([
+      { topic: car, partitions: 3 },
+      { topic: weather, partitions: 1 },
+    ]);
+    const producer = await client.producer();
+    const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+    await producer.send(car, lines(files.events).map((value) => ({ key: (JSON.parse(value) as { point_id: string }).point_id, value })));
+    await producer.send(weather, lines(files.weather).map((value) => ({ key: (JSON.parse(value) as { station: string }).station, value })));
+    await producer.close();
+    await client.close();
+    const json = join(dir, 'from-topics.json');
+    const fromTopics = [...data.slice(4), '--brokers', brokers().join(','), '--car-topic', car, '--weather-topic', weather, '--folds', '4'];
+    const r = await run(backtestCommand, [...fromTopics, '--models', `default,${files.model}`, '--json', json]);
+    expect(r.status).toBe(0);
+    const fromFiles = join(dir, 'from-files.json');
+    await run(backtestCommand, [...data, '--folds', '4', '--models', `default,${files.model}`, '--json', fromFiles]);
+    const a = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    const b = JSON.parse(readFileSync(fromFiles, 'utf8')) as Report;
+    expect(a.data.eventsPath).toContain(`topic ${car}`);
+    expect({ ...a.data, eventsPath: '', weatherPath: '' }).toEqual({ ...b.data, eventsPath: '', weatherPath: '' });
+    expect(a.models.map((m) => m.pooled)).toEqual(b.models.map((m) => m.pooled));
+
+    // The first two hours only (ISO and epoch seconds both read).
+    const cut = join(dir, 'cut.json');
+    const start = new Date(Date.parse(b.data.firstEvent)).toISOString();
+    const end = String(Math.floor(Date.parse(b.data.firstEvent) / 1000) + 2 * 3600);
+    await run(backtestCommand, [...data, '--folds', '2', '--models', 'default', '--from', start, '--to', end, '--json', cut]);
+    const c = JSON.parse(readFileSync(cut, 'utf8')) as Report;
+    expect(Date.parse(c.data.lastEvent) / 1000).toBeLessThan(Number(end));
+    expect(c.data.rows).toBeLessThan(b.data.rows * 0.6);
+    expect(c.data.rows).toBeGreaterThan(b.data.rows * 0.3);
+  }, 120_000);
+
   it('refuses bad options and files with one line naming the field', async () => {
     await expect(run(trainCommand, ['--events', files.events, '--points', files.points])).rejects.toThrow(/--labels is required/);
     const bad = join(dir, 'bad-labels.csv');
@@ -134,5 +173,9 @@ describe('saferoads train', () => {
     await expect(run(trainCommand, [...data, '--folds', '40'])).rejects.toThrow(/--folds .*blocks/);
     await expect(run(backtestCommand, data)).rejects.toThrow(/--models is required/);
     await expect(run(trainCommand, [...data, '--l2', '-1'])).rejects.toThrow(/--l2/);
+    await expect(run(trainCommand, [...data.slice(2), '--car-topic', 'car'])).rejects.toThrow(/--brokers is required with --car-topic/);
+    await expect(run(trainCommand, [...data, '--car-topic', 'car'])).rejects.toThrow(/--car-topic and --events both/);
+    await expect(run(trainCommand, [...data, '--from', 'soon'])).rejects.toThrow(/--from "soon" is not a time/);
+    await expect(run(trainCommand, [...data, '--from', '2000', '--to', '1000'])).rejects.toThrow(/--to must be after --from/);
   }, 120_000);
 });

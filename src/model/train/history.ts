@@ -62,6 +62,8 @@ export interface HistoryRows {
   firstEventS: number;
   lastEventS: number;
   events: number;
+  /** Events outside fromS..toS (not used). */
+  outside: number;
   /** Events the kernel refused, by reason name (LATE, …). */
   refused: Record<string, number>;
   badLines: { events: BadLines; weather: BadLines };
@@ -72,9 +74,25 @@ export interface BadLines {
   first: { line: number; detail: string }[];
 }
 
+/** Where history lines come from: a file, or a topic (topic-source.ts). */
+export interface HistorySource {
+  /** For messages: the file path or `topic T at B`. */
+  readonly name: string;
+  /** The records: one JSON document each (a line of NDJSON, a record value). */
+  lines(): AsyncIterable<string | Buffer>;
+}
+
+/** An NDJSON file (gunzipped when its name ends in .gz). */
+export function fileSource(path: string): HistorySource {
+  return { name: path, lines: () => readLines(path) };
+}
+
 export interface HistoryOptions {
-  eventsPath: string;
-  weatherPath?: string;
+  events: HistorySource;
+  weather?: HistorySource;
+  /** Only events with fromS <= event time < toS (weather readings are all kept: the join looks back). */
+  fromS?: number;
+  toS?: number;
   points: RoadPointTable;
   spec: WindowSpec;
   calendar: CalendarResolver;
@@ -92,19 +110,23 @@ export function readLines(path: string): AsyncIterable<string> {
   return createInterface({ input, crlfDelay: Infinity });
 }
 
-/** Weather readings of an NDJSON file, in timestamp order. */
-export async function readWeather(path: string, bad: BadLines): Promise<WeatherReading[]> {
+/** Weather readings of a source, in timestamp order. */
+export async function readWeather(source: HistorySource, bad: BadLines): Promise<WeatherReading[]> {
   const readings: WeatherReading[] = [];
   let line = 0;
-  for await (const text of readLines(path)) {
+  for await (const text of source.lines()) {
     line++;
-    if (text.trim() === '') continue;
-    const r = decodeWeather(Buffer.from(text));
+    if (isBlank(text)) continue;
+    const r = decodeWeather(typeof text === 'string' ? Buffer.from(text) : text);
     if (r.ok) readings.push(r.reading);
     else noteBad(bad, line, `${r.reason}: ${r.detail}`);
   }
   readings.sort((a, b) => a.timestamp - b.timestamp);
   return readings;
+}
+
+function isBlank(text: string | Buffer): boolean {
+  return typeof text === 'string' ? text.trim() === '' : text.length === 0 || text.toString().trim() === '';
 }
 
 function noteBad(bad: BadLines, line: number, detail: string): void {
@@ -143,13 +165,20 @@ export async function historyRows(o: HistoryOptions): Promise<HistoryRows> {
   const c = decoder.columns;
   let events = 0;
   let line = 0;
-  for await (const text of readLines(o.eventsPath)) {
+  const fromS = o.fromS ?? -Infinity;
+  const toS = o.toS ?? Infinity;
+  let outside = 0;
+  for await (const text of o.events.lines()) {
     line++;
-    if (text.trim() === '') continue;
+    if (isBlank(text)) continue;
     decoder.reset();
-    const result = decoder.appendJson(Buffer.from(text), 0, (id) => indexById.get(id));
+    const result = decoder.appendJson(typeof text === 'string' ? Buffer.from(text) : text, 0, (id) => indexById.get(id));
     if (result !== DECODE_OK) {
       noteBad(badEvents, line, `${result}: ${decoder.detail}`);
+      continue;
+    }
+    if (!(c.tOut2[0] >= fromS && c.tOut2[0] < toS)) {
+      outside++;
       continue;
     }
     const n = events + 1;
@@ -163,7 +192,8 @@ export async function historyRows(o: HistoryOptions): Promise<HistoryRows> {
     if (events % 500_000 === 0) log(`  ${events.toLocaleString('en')} events read`);
   }
   const weather = new WeatherHistory({ maxPerStation: Number.MAX_SAFE_INTEGER });
-  if (o.weatherPath !== undefined) for (const r of await readWeather(o.weatherPath, badWeather)) weather.add(r);
+  if (o.weather !== undefined) for (const r of await readWeather(o.weather, badWeather)) weather.add(r);
+  if (outside > 0) log(`  ${outside.toLocaleString('en')} events outside the period left out`);
 
   // 2. In event-time order (stable: equal times keep file order).
   const tOut2 = f64[3].data;
@@ -267,6 +297,7 @@ export async function historyRows(o: HistoryOptions): Promise<HistoryRows> {
     firstEventS: events > 0 ? tOut2[order[0]] : NaN,
     lastEventS: events > 0 ? tOut2[order[events - 1]] : NaN,
     events,
+    outside,
     refused,
     badLines: { events: badEvents, weather: badWeather },
   };

@@ -17,6 +17,7 @@ function history(points: number, t0: number, minutes: number, unreliable: (r: nu
     firstEventS: t0 - 60,
     lastEventS: t0 + minutes * 60,
     events: 0,
+    outside: 0,
     refused: {},
     badLines: { events: { count: 0, first: [] }, weather: { count: 0, first: [] } },
   };

@@ -14,7 +14,7 @@ import { CalendarResolver } from '../../../src/join/calendar.js';
 import { windowSpec } from '../../../src/kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH, loadRiskModel } from '../../../src/model/risk-model.js';
 import { RISK_FEATURE_NAMES } from '../../../src/model/features.js';
-import { historyRows } from '../../../src/model/train/history.js';
+import { fileSource, historyRows } from '../../../src/model/train/history.js';
 import { modelScorer } from '../../../src/model/train/train.js';
 import { loadRoadPoints } from '../../../src/road/points.js';
 import { DEFAULT_SERVICE_OPTIONS } from '../../../src/service/options.js';
@@ -53,8 +53,8 @@ describe('historyRows', () => {
     const model = loadRiskModel(DEFAULT_MODEL_PATH);
     const spec = windowSpec({ graceS: GRACE_S });
     const h = await historyRows({
-      eventsPath,
-      weatherPath,
+      events: fileSource(eventsPath),
+      weather: fileSource(weatherPath),
       points: loadRoadPoints(d.pointsPath),
       spec,
       calendar: new CalendarResolver({ timeZone: DEFAULT_SERVICE_OPTIONS.timeZone, holidays: DEFAULT_SERVICE_OPTIONS.holidays, startOffsetS: spec.shortS }),
