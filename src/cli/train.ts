@@ -337,6 +337,9 @@ async function train(
     },
     horizonMin: o.horizon,
     l2: o.l2,
+    // The features depend on these: a model is meant for a service run with the same.
+    windows: { advanceS: inputs.spec.advanceS, shortS: inputs.spec.shortS, longS: inputs.spec.longS, graceS: inputs.spec.graceS },
+    calendar: { timeZone: o.timeZone, holidays: o.holidays },
     crossValidation: {
       folds: p.folds.length,
       foldBy: p.foldBy,
