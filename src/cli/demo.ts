@@ -47,7 +47,7 @@ export const DEMO_COMMAND = defineCommand({
   },
 });
 
-const TOPICS = { car: 'saferoads-demo-car', weather: 'saferoads-demo-weather', output: 'saferoads-demo-road-risk' };
+const TOPICS = { car: 'saferoads-demo-car', weather: 'saferoads-demo-weather', output: 'saferoads-demo-road-risk', models: 'saferoads-demo-models' };
 
 export async function demoCommand(argv: readonly string[]): Promise<number> {
   const parsed = parseCommand(DEMO_COMMAND, argv);
@@ -115,6 +115,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       outputTopic: TOPICS.output,
       carDlqTopic: `${TOPICS.car}.dlq`,
       weatherDlqTopic: `${TOPICS.weather}.dlq`,
+      modelsTopic: TOPICS.models,
       onRecord: (r) => {
         if (!legendShown) process.stdout.write(`${legend()}\n`);
         legendShown = true;

@@ -8,35 +8,11 @@
  * the defaults put free-flowing traffic in dry weather at LOW, a queue forming or snow at ELEVATED,
  * both together at HIGH.
  */
-import { ConfigError } from '../errors.js';
+import { DEFAULT_RISK_LEVELS, riskLevel, type RiskLevels } from '../model/risk-levels.js';
 import type { RiskRecord } from '../join/types.js';
 import type { RiskFeatureName } from '../model/features.js';
 
-/** Score bands: elevated from `elevated`, high from `high` (0 < elevated < high < 1). */
-export interface RiskLevels {
-  readonly elevated: number;
-  readonly high: number;
-}
-
-export const DEFAULT_RISK_LEVELS: RiskLevels = Object.freeze({ elevated: 0.3, high: 0.6 });
-
-export type RiskLevel = 'LOW' | 'ELEVATED' | 'HIGH';
-
-/** Parses `--risk-levels ELEVATED,HIGH` (e.g. `0.3,0.6`). */
-export function parseRiskLevels(text: string, flag = '--risk-levels'): RiskLevels {
-  const parts = text.split(',').map((p) => Number(p.trim()));
-  const [elevated, high] = parts;
-  if (parts.length !== 2 || !(elevated > 0) || !(high > elevated) || !(high < 1)) {
-    throw new ConfigError(flag, `must be two scores ELEVATED,HIGH with 0 < ELEVATED < HIGH < 1, e.g. 0.3,0.6 (got "${text}")`);
-  }
-  return Object.freeze({ elevated, high });
-}
-
-export function riskLevel(score: number, levels: RiskLevels = DEFAULT_RISK_LEVELS): RiskLevel {
-  if (score >= levels.high) return 'HIGH';
-  if (score >= levels.elevated) return 'ELEVATED';
-  return 'LOW';
-}
+export { DEFAULT_RISK_LEVELS, parseRiskLevels, riskLevel, type RiskLevel, type RiskLevels } from '../model/risk-levels.js';
 
 /** Each model feature in words, for the reasons of a score. */
 export const FEATURE_WORDS: Readonly<Record<RiskFeatureName, string>> = Object.freeze({

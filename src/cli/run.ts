@@ -34,7 +34,18 @@ export const RUN_COMMAND = defineCommand({
       help: 'Kafka bootstrap servers; if unset, a local broker is started (for trying it out)',
     }),
     points: option({ schema: text(), valueName: 'FILE', help: 'road-points CSV: point_id,nearest_weather_station,road_shape,allowed_speed (required)' }),
-    model: option({ schema: text(), default: DEFAULT_MODEL_PATH, valueName: 'FILE', help: 'risk model JSON' }),
+    model: option({ schema: text(), default: DEFAULT_MODEL_PATH, valueName: 'FILE', help: 'risk model JSON; a change of the file while running takes over at the next window end' }),
+    shadowModel: option({
+      schema: text(),
+      valueName: 'FILE',
+      help: 'a second risk model JSON scored beside the active one (risk.shadow in every row; level disagreements counted in /metrics), watched like --model',
+    }),
+    modelsTopic: option({
+      schema: text(),
+      default: d.modelsTopic,
+      valueName: 'TOPIC',
+      help: 'compacted control topic of models (key active or shadow, value a model JSON), read whole by every instance; refused records go to TOPIC.dlq',
+    }),
     shards: option({ schema: integer(1, 256), default: defaultShards(), valueName: 'N', help: 'worker threads, each reading whole partitions of the car topic with its own WASM kernel (use at least as many partitions)' }),
     groupId: option({ schema: text(), default: d.groupId, valueName: 'ID', help: 'consumer group of the car topic' }),
     carTopic: option({ schema: text(), default: d.carTopic, valueName: 'TOPIC', help: 'loop events (seed JSON or FlatBuffers LoopEventBatch)' }),
@@ -70,7 +81,7 @@ export const RUN_COMMAND = defineCommand({
       schema: text(),
       default: `${DEFAULT_RISK_LEVELS.elevated},${DEFAULT_RISK_LEVELS.high}`,
       valueName: 'ELEVATED,HIGH',
-      help: 'scores from which --print calls a record ELEVATED and HIGH (below: LOW)',
+      help: 'scores from which --print calls a record ELEVATED and HIGH (below: LOW); the shadow comparison counts rows whose two scores differ in these levels',
     }),
     http: option({
       schema: text(),
@@ -131,6 +142,9 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     prepared = prepareService({
       pointsPath: o.points,
       modelPath: o.model,
+      shadowModelPath: o.shadowModel,
+      modelsTopic: o.modelsTopic,
+      riskLevels: levels,
       shards: o.shards,
       groupId: o.groupId,
       carTopic: o.carTopic,

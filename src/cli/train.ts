@@ -324,7 +324,8 @@ async function train(
       `(${p.folds.length} folds by ${p.foldBy}). Scores rank risk as the labels define it; they are calibrated to the training data's base rate only.`;
   const file = modelFile(id, description, fitted, {
     trainedAt: base.createdAt,
-    command: `saferoads train ${argv.join(' ')}`,
+    // As given (relative paths stay relative): `saferoads train` with these reproduces the model.
+    argv: [...argv],
     data: {
       events: { source: inputs.events.name, ...fileDigest(o.events), count: p.h.events },
       weather: inputs.weather ? { source: inputs.weather.name, ...fileDigest(o.weather) } : null,

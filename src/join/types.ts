@@ -112,4 +112,15 @@ export interface PublishedRisk extends RiskScore {
    * acted on as a risk — the point's loop or producer needs a look.
    */
   reliable: boolean;
+  /**
+   * The shadow model's score of the same features (`--shadow-model`, or key `shadow` of the models
+   * topic): compared with the active model, never acted on. Absent when no shadow model runs.
+   */
+  shadow?: ShadowScore;
+}
+
+/** A second model's score of a row, published beside the active one for comparison. */
+export interface ShadowScore {
+  model: string;
+  score: number;
 }

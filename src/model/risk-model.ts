@@ -31,6 +31,28 @@ export interface RiskModel {
   score(features: Readonly<Record<string, number>>): RiskScore;
 }
 
+/** A model as plain data (the file's shape): what crosses to the shard threads. */
+export interface RiskModelJson {
+  id: string;
+  description: string;
+  intercept: number;
+  features: Record<string, number>;
+}
+
+/** `model` as plain data; riskModel(riskModelJson(m)) scores as `m` does. */
+export function riskModelJson(model: RiskModel): RiskModelJson {
+  return { id: model.id, description: model.description, intercept: model.intercept, features: { ...model.coefficients } };
+}
+
+/** Same id, intercept and coefficients in the same order: one model, whichever way it arrived. */
+export function sameRiskModel(a: RiskModel, b: RiskModel): boolean {
+  if (a === b) return true;
+  if (a.id !== b.id || !Object.is(a.intercept, b.intercept)) return false;
+  const x = Object.entries(a.coefficients);
+  const y = Object.entries(b.coefficients);
+  return x.length === y.length && x.every(([name, c], k) => name === y[k][0] && Object.is(c, y[k][1]));
+}
+
 /** The shipped model: src/model/default-model.json, read from the source tree (also when running dist/). */
 export const DEFAULT_MODEL_PATH = join(PACKAGE_ROOT, 'src', 'model', 'default-model.json');
 

@@ -5,13 +5,15 @@
  * `--http off` and tests.
  *
  * No label carries a point_id or a record key: every label value comes from a bounded set (topic
- * names, partitions, shards, dead-letter reasons, weather stations of the road-points table).
+ * names, partitions, shards, dead-letter reasons, weather stations of the road-points table, model
+ * ids of the active and shadow models, at most MAX_SHADOW_PAIRS pairs).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REASON_NAMES, Reason } from '../kernel/contract.js';
 import { INVALID_JSON, MISSING_FIELD, UNKNOWN_POINT_ID, WRONG_TYPE } from '../codec/seed-json.js';
 import { KEY_MISMATCH, POINT_ON_TWO_PARTITIONS } from '../pipeline/partition-router.js';
 import { WeatherRejectReason } from '../weather/decode.js';
+import { ModelRejectReason } from '../model/model-record.js';
 import type { ServiceProbe } from './probe.js';
 
 /** What the service counts as it goes. Each call covers a batch, not an event. */
@@ -28,6 +30,11 @@ export interface ServiceMetrics {
   emissionLatency(seconds: number): void;
   /** A newly assigned partition finished re-reading what an earlier owner processed, seconds after the assignment. */
   rebuilt(partition: number, seconds: number): void;
+  /**
+   * Rows acknowledged that carried a shadow score: `rows` scored by `active` and `shadow` (model
+   * ids), `disagreements` of them with the two scores in different risk levels.
+   */
+  shadowRows(active: string, shadow: string, rows: number, disagreements: number): void;
 }
 
 /** Metrics that go nowhere (`--http off`, library use, tests). */
@@ -38,6 +45,7 @@ export const NO_METRICS: ServiceMetrics = Object.freeze({
   partitionerMismatch: () => undefined,
   emissionLatency: () => undefined,
   rebuilt: () => undefined,
+  shadowRows: () => undefined,
 });
 
 export const METRIC_PREFIX = 'saferoads_';
@@ -60,10 +68,17 @@ export const CAR_DEAD_LETTER_REASONS: readonly string[] = Object.freeze([
   ]),
 ]);
 export const WEATHER_DEAD_LETTER_REASONS: readonly string[] = Object.freeze(Object.values(WeatherRejectReason));
+export const MODEL_DEAD_LETTER_REASONS: readonly string[] = Object.freeze(Object.values(ModelRejectReason));
 
 /** Distinct reasons kept per topic; a reason beyond them is counted as OTHER (a label set stays bounded). */
 export const MAX_REASONS_PER_TOPIC = 64;
 export const OTHER_REASON = 'OTHER';
+
+/**
+ * Distinct (active, shadow) model id pairs counted; later pairs count as (OTHER, OTHER). Model ids
+ * come from the models topic, which anyone with write access can fill: the label set stays bounded.
+ */
+export const MAX_SHADOW_PAIRS = 32;
 
 export const EMISSION_LATENCY_BUCKETS_S = Object.freeze([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
 export const REBUILD_BUCKETS_S = Object.freeze([0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900]);
@@ -86,6 +101,10 @@ export class PromMetrics implements ServiceMetrics {
   private readonly mismatchesTotal: Counter;
   private readonly emissionLatencyS: Histogram;
   private readonly rebuildS: Histogram;
+  private readonly shadowRowsTotal: Counter<'active' | 'shadow'>;
+  private readonly shadowDisagreementsTotal: Counter<'active' | 'shadow'>;
+  /** Per "active\0shadow": the two counters' label children (bounded by MAX_SHADOW_PAIRS). */
+  private readonly shadowChildren = new Map<string, [Counter.Internal, Counter.Internal]>();
   /** Label children looked up once: per topic, by partition / by reason (a batch then allocates nothing). */
   private readonly recordsInChildren = new Map<string, Counter.Internal[]>();
   private readonly deadLetterChildren = new Map<string, Map<string, Counter.Internal>>();
@@ -114,6 +133,18 @@ export class PromMetrics implements ServiceMetrics {
       name: `${p}rebuild_duration_seconds`,
       help: "From a partition's assignment to the end of its re-read (window state rebuilt)",
       buckets: [...REBUILD_BUCKETS_S],
+      registers,
+    });
+    this.shadowRowsTotal = new Counter({
+      name: `${p}shadow_rows_total`,
+      help: 'Risk rows published with a shadow score, per active and shadow model id',
+      labelNames: ['active', 'shadow'],
+      registers,
+    });
+    this.shadowDisagreementsTotal = new Counter({
+      name: `${p}shadow_level_disagreements_total`,
+      help: 'Risk rows whose active and shadow scores fall in different risk levels (--risk-levels), per active and shadow model id',
+      labelNames: ['active', 'shadow'],
       registers,
     });
     // Gauges are read at scrape time from the probe: the hot path never touches them.
@@ -184,6 +215,7 @@ export class PromMetrics implements ServiceMetrics {
     // inc(0) creates the series (a label child alone does not).
     for (const reason of CAR_DEAD_LETTER_REASONS) this.deadLetterChild(probe.carTopic, reason).inc(0);
     for (const reason of WEATHER_DEAD_LETTER_REASONS) this.deadLetterChild(probe.weatherTopic, reason).inc(0);
+    if (probe.modelsTopic !== undefined) for (const reason of MODEL_DEAD_LETTER_REASONS) this.deadLetterChild(probe.modelsTopic, reason).inc(0);
   }
 
   recordsIn(topic: string, partition: number, count: number): void {
@@ -211,6 +243,20 @@ export class PromMetrics implements ServiceMetrics {
 
   rebuilt(_partition: number, seconds: number): void {
     this.rebuildS.observe(seconds);
+  }
+
+  shadowRows(active: string, shadow: string, rows: number, disagreements: number): void {
+    const key = `${active}\0${shadow}`;
+    let children = this.shadowChildren.get(key);
+    if (children === undefined) {
+      const [a, s] = this.shadowChildren.size >= MAX_SHADOW_PAIRS ? [OTHER_REASON, OTHER_REASON] : [active, shadow];
+      children = [this.shadowRowsTotal.labels(a, s), this.shadowDisagreementsTotal.labels(a, s)];
+      // Both series from the first row on (increase() sees the first disagreement).
+      children[1].inc(0);
+      if (a === active) this.shadowChildren.set(key, children);
+    }
+    children[0].inc(rows);
+    if (disagreements > 0) children[1].inc(disagreements);
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -20,6 +20,8 @@ export interface ServiceProbe {
   /** Topic names, for labels. */
   readonly carTopic: string;
   readonly weatherTopic: string;
+  /** The models topic (its dead-letter reasons show from 0); none: not shown until one happens. */
+  readonly modelsTopic?: string;
   /** Seconds between window ends (the window spec's advance). */
   readonly advanceS?: number;
   /** The weather topic was read up to its end as of the start. */

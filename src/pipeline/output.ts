@@ -1,12 +1,14 @@
 import { ROW_LONG, ROW_POINT, ROW_SHORT, ROW_WINDOW_END, WINDOW_STAT_FIELDS, type WindowStatField, type WindowStats } from '../kernel/contract.js';
 import type { WindowSpec } from '../kernel/window-spec.js';
 import type { CalendarResolver } from '../join/calendar.js';
-import type { PublishedWindowStats, RiskRecord, RoadPoint, WeatherReading, WindowQuality } from '../join/types.js';
-import { linearTerms, scoreLinearInto, type LinearTerms, type RiskModel } from '../model/risk-model.js';
+import type { PublishedRisk, PublishedWindowStats, RiskRecord, RoadPoint, WeatherReading, WindowQuality } from '../join/types.js';
+import { linearTerms, riskModel, riskModelJson, scoreLinearInto, type LinearTerms, type RiskModel, type RiskModelJson } from '../model/risk-model.js';
+import { ModelSchedule, type ScheduleEntry } from '../model/model-schedule.js';
+import { DEFAULT_RISK_LEVELS, riskLevel, type RiskLevels } from '../model/risk-levels.js';
 import { curvatureOf, RISK_FEATURE_NAMES, riskFeatures, riskFeaturesInto } from '../model/features.js';
 import type { RoadPointTable } from '../road/points.js';
 import { MAX_PLAUSIBLE_FLOW_VPH_PER_LANE, MAX_PLAUSIBLE_OCCUPANCY, PlausibilityFlag, windowQuality } from './plausibility.js';
-import { OUT_ROW_F64, OUT_ROW_WEATHER, type ShardJoin } from './shard-protocol.js';
+import { OUT_ROW_F64, OUT_ROW_WEATHER, SHADOW_AGREES, SHADOW_DIFFERS, SHADOW_NONE, type ShardJoin } from './shard-protocol.js';
 
 /** Kernel stat name → the published (snake_case) name: the output contract, spelled out. */
 export const PUBLISHED_NAMES: Readonly<Record<WindowStatField, keyof PublishedWindowStats>> = Object.freeze({
@@ -78,15 +80,21 @@ export class RiskRecordBuilder {
    * without parsing the JSON back).
    */
   lastReliable = false;
+  /**
+   * The shadow comparison of the record the last `serialize` call wrote: SHADOW_NONE (no shadow
+   * model), SHADOW_AGREES (both scores in the same --risk-levels band) or SHADOW_DIFFERS.
+   */
+  lastShadow = SHADOW_NONE;
 
-  /** The model's terms (riskModel's models); undefined: serialize falls back to build + stringify. */
-  private readonly terms: LinearTerms | undefined;
-  /** `,"name":` of each contribution, in the model's order (the first without the comma). */
-  private readonly contributionKeys: string[] = [];
-  private readonly modelTail: string = '';
-  /** Scratch of serialize: the features (RISK_FEATURE_INDEX) and the contributions (model order). */
+  /** Which model scores which window end (one model: one entry). */
+  private schedule: ModelSchedule<RiskModel>;
+  /** Per model of the schedule: its serialize form; null: not riskModel's (build + stringify). */
+  private prepared = new Map<RiskModel, PreparedModel | null>();
+  /** The models of the window end last serialized (undefined: one is not linear, serialize falls back). */
+  private active: PreparedModel | undefined;
+  private shadow: PreparedModel | null | undefined = null;
+  /** Scratch of serialize: the features (RISK_FEATURE_INDEX). */
   private readonly features = new Float64Array(RISK_FEATURE_NAMES.length);
-  private readonly contributions: Float64Array;
   /** Per point index: the JSON fragments that never change (built on first use). */
   private readonly pointJson: (PointJson | undefined)[] = [];
   /** The window end last serialized and what depends on it alone. */
@@ -101,39 +109,77 @@ export class RiskRecordBuilder {
     private readonly spec: WindowSpec,
     private readonly points: Pick<RoadPointTable, 'byIndex'>,
     private readonly calendar: CalendarResolver,
-    private readonly model: RiskModel,
+    /** One model for every window end, or a schedule of models by window end (model-schedule.ts). */
+    models: RiskModel | ModelSchedule<RiskModel>,
+    /** The bands whose disagreement `lastShadow` reports. */
+    private readonly levels: RiskLevels = DEFAULT_RISK_LEVELS,
   ) {
-    this.terms = linearTerms(model);
-    this.contributions = new Float64Array(this.terms?.names.length ?? 0);
-    if (this.terms !== undefined) {
-      this.contributionKeys = this.terms.names.map((name, j) => `${j === 0 ? '' : ','}${JSON.stringify(name)}:`);
-      this.modelTail = `,"model":${JSON.stringify(this.terms.id)},"contributions":{`;
+    this.schedule = models instanceof ModelSchedule ? models : new ModelSchedule(models);
+  }
+
+  /** Scores by `schedule` from now on (a model changed): rows are scored by the entry of their window end. */
+  useSchedule(schedule: ModelSchedule<RiskModel>): void {
+    this.schedule = schedule;
+    const kept = new Map<RiskModel, PreparedModel | null>();
+    for (const e of schedule.list) {
+      for (const m of [e.active, e.shadow]) if (m !== null && this.prepared.has(m)) kept.set(m, this.prepared.get(m)!);
     }
+    this.prepared = kept;
+    // The per-end cache holds the models of the last end: the next row picks them again.
+    this.lastEnd = Number.NaN;
+  }
+
+  private prepare(model: RiskModel): PreparedModel | undefined {
+    let p = this.prepared.get(model);
+    if (p === undefined) {
+      const terms = linearTerms(model);
+      p =
+        terms === undefined
+          ? null
+          : {
+              terms,
+              contributionKeys: terms.names.map((name, j) => `${j === 0 ? '' : ','}${JSON.stringify(name)}:`),
+              modelTail: `,"model":${JSON.stringify(terms.id)},"contributions":{`,
+              contributions: new Float64Array(terms.names.length),
+              shadowHead: `,"shadow":{"model":${JSON.stringify(terms.id)},"score":`,
+            };
+      this.prepared.set(model, p);
+    }
+    return p ?? undefined;
   }
 
   /**
    * `JSON.stringify(this.build(rows, row))`, byte for byte, without building the record: constant
    * parts (point id, road, per window end the times and calendar) are cached as JSON text, the rest
-   * is written straight from the row. Sets `lastReliable` to the record's `risk.reliable`.
+   * is written straight from the row. Sets `lastReliable` to the record's `risk.reliable` and
+   * `lastShadow` to how its shadow score compares. The models are the schedule's entry of the row's
+   * window end.
    */
   serialize(rows: Float64Array, row: number): string {
-    const terms = this.terms;
-    if (terms === undefined) {
+    const at = row * OUT_ROW_F64;
+    const end = rows[at + ROW_WINDOW_END];
+    // Throws for a non-finite end (as build does); picks the window end's models.
+    if (end !== this.lastEnd) this.endFragments(end);
+    const active = this.active;
+    const shadow = this.shadow;
+    if (active === undefined || shadow === undefined) {
       const record = this.build(rows, row);
       this.lastReliable = record.risk.reliable;
+      this.lastShadow = shadowOutcome(record.risk, this.levels);
       return JSON.stringify(record);
     }
-    const at = row * OUT_ROW_F64;
     const pj = this.join(rows, at);
-    const end = rows[at + ROW_WINDOW_END];
     const shortAt = at + ROW_SHORT;
     const longAt = at + ROW_LONG;
     const w = at + OUT_ROW_WEATHER;
     const hasWeather = rows[w] === 1;
     const shortQuality = qualityOf(rows, shortAt);
     const longQuality = qualityOf(rows, longAt);
-    const contributions = this.contributions;
-    const score = scoreLinearInto(terms, this.features, contributions);
+    const contributions = active.contributions;
+    const score = scoreLinearInto(active.terms, this.features, contributions);
+    // After the active score, as build scores them (the same error first for a bad feature). The
+    // same model as active and shadow shares the contributions scratch: same features, same values.
+    const shadowScore = shadow === null ? Number.NaN : scoreLinearInto(shadow.terms, this.features, shadow.contributions);
     const reliable = shortQuality === 0 && longQuality === 0;
     this.lastReliable = reliable;
 
@@ -141,10 +187,15 @@ export class RiskRecordBuilder {
     let s = pj.head + this.endHead + statsJson(rows, shortAt) + QUALITY_JSON[shortQuality];
     s += this.longHead + statsJson(rows, longAt) + QUALITY_JSON[longQuality] + pj.road;
     s += hasWeather ? weatherJson(pj.weather, rows, w, end) : 'null';
-    s += this.calendarJson + num(score) + (reliable ? ',"reliable":true' : ',"reliable":false') + this.modelTail;
-    const keys = this.contributionKeys;
+    s += this.calendarJson + num(score) + (reliable ? ',"reliable":true' : ',"reliable":false') + active.modelTail;
+    const keys = active.contributionKeys;
     for (let j = 0; j < keys.length; j++) s += keys[j] + num(contributions[j]);
-    return s + '}}}';
+    if (shadow === null) {
+      this.lastShadow = SHADOW_NONE;
+      return s + '}}}';
+    }
+    this.lastShadow = riskLevel(score, this.levels) === riskLevel(shadowScore, this.levels) ? SHADOW_AGREES : SHADOW_DIFFERS;
+    return s + '}' + shadow.shadowHead + num(shadowScore) + '}}}';
   }
 
   /**
@@ -217,6 +268,9 @@ export class RiskRecordBuilder {
     this.calendarJson = `,"calendar":${JSON.stringify(calendar)},"risk":{"score":`;
     this.hour = calendar.hour;
     this.holiday = calendar.holiday;
+    const models = this.schedule.at(end);
+    this.active = this.prepare(models.active);
+    this.shadow = models.shadow === null ? null : this.prepare(models.shadow);
     this.lastEnd = end;
   }
 
@@ -231,7 +285,10 @@ export class RiskRecordBuilder {
     const features = riskFeatures({ short, long, road: point, weather, calendar });
     const shortQuality = windowQuality(short);
     const longQuality = windowQuality(long);
-    const { score, model, contributions } = this.model.score(features);
+    const models = this.schedule.at(end);
+    const { score, model, contributions } = models.active.score(features);
+    const risk: PublishedRisk = { score, reliable: shortQuality.plausible && longQuality.plausible, model, contributions };
+    if (models.shadow !== null) risk.shadow = { model: models.shadow.id, score: models.shadow.score(features).score };
     return {
       point_id: point.pointId,
       window_end: end,
@@ -253,9 +310,28 @@ export class RiskRecordBuilder {
               visibility: weather.visibility,
             },
       calendar,
-      risk: { score, reliable: shortQuality.plausible && longQuality.plausible, model, contributions },
+      risk,
     };
   }
+}
+
+/** A model as serialize writes it: its terms and the JSON around its contributions and shadow score. */
+interface PreparedModel {
+  terms: LinearTerms;
+  /** `,"name":` of each contribution, in the model's order (the first without the comma). */
+  contributionKeys: string[];
+  /** `,"model":"id","contributions":{` */
+  modelTail: string;
+  /** Scratch: the contributions (model order). */
+  contributions: Float64Array;
+  /** `,"shadow":{"model":"id","score":` */
+  shadowHead: string;
+}
+
+/** lastShadow of a built record. */
+function shadowOutcome(risk: PublishedRisk, levels: RiskLevels): number {
+  if (risk.shadow === undefined) return SHADOW_NONE;
+  return riskLevel(risk.score, levels) === riskLevel(risk.shadow.score, levels) ? SHADOW_AGREES : SHADOW_DIFFERS;
 }
 
 /** The cached JSON of one road point (RiskRecordBuilder.serialize). */
@@ -395,11 +471,27 @@ export function writeRowWeather(
 }
 
 /** What every shard needs to build the records itself (plain data: it crosses to the worker threads). */
-export function shardJoin(points: RoadPointTable, model: RiskModel, calendar: CalendarResolver): ShardJoin {
+export function shardJoin(
+  points: RoadPointTable,
+  models: RiskModel | ModelSchedule<RiskModel>,
+  calendar: CalendarResolver,
+  levels: RiskLevels = DEFAULT_RISK_LEVELS,
+): ShardJoin {
   const { holidays } = calendar.options;
   return {
     points: [...points.points],
-    model: { id: model.id, description: model.description, intercept: model.intercept, features: { ...model.coefficients } },
+    schedule: scheduleJson(models instanceof ModelSchedule ? models : new ModelSchedule(models)),
     calendar: { ...calendar.options, holidays: typeof holidays === 'string' ? holidays : [...holidays] },
+    levels: { elevated: levels.elevated, high: levels.high },
   };
+}
+
+/** A schedule as plain data for the shards (a model in several entries is one object: one clone). */
+export function scheduleJson(schedule: ModelSchedule<RiskModel>): ScheduleEntry<RiskModelJson>[] {
+  return [...schedule.map(riskModelJson).list];
+}
+
+/** The schedule the host sent, with each model validated again (riskModel) in the shard. */
+export function scheduleFromJson(entries: readonly ScheduleEntry<RiskModelJson>[]): ModelSchedule<RiskModel> {
+  return ModelSchedule.of(entries).map((m) => riskModel(m, 'the host'));
 }

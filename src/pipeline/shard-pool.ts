@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../paths.js';
 import type { WeatherReading } from '../join/types.js';
 import type { ShardStatus } from '../observe/probe.js';
-import type { InitTask, ShardPartitionStart, ShardPoint, ShardReport, ShardTask } from './shard-protocol.js';
+import type { InitTask, ModelsTask, ShardPartitionStart, ShardPoint, ShardReport, ShardTask } from './shard-protocol.js';
 
 /** Worker threads run built JavaScript: dist/ holds it whether the host runs from src/ or dist/. */
 export const SHARD_WORKER = join(PACKAGE_ROOT, 'dist', 'src', 'pipeline', 'shard-worker.js');
@@ -65,6 +65,14 @@ export class ShardPool {
   /** Weather is global: every shard gets every reading (queued behind its pending segments). */
   broadcastWeather(readings: WeatherReading[]): Promise<unknown[]> {
     return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'weather', readings })));
+  }
+
+  /**
+   * A new model schedule for every shard, queued behind what each has pending: batches and advances
+   * sent before are scored as before (the schedule changes only ends not yet asked for).
+   */
+  broadcastModels(schedule: ModelsTask['schedule']): Promise<unknown[]> {
+    return Promise.all(this.pools.map((_, shard) => this.run(shard, { kind: 'models', schedule })));
   }
 
   /** A fetched batch for the shard that reads its partition (the buffers are moved, not copied). */

@@ -3,6 +3,9 @@ import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import type { RoadPoint, WeatherReading } from '../join/types.js';
 import type { CalendarOptions } from '../join/calendar.js';
 import type { PartitionStart } from './admission.js';
+import type { RiskModelJson } from '../model/risk-model.js';
+import type { ScheduleEntry } from '../model/model-schedule.js';
+import type { RiskLevels } from '../model/risk-levels.js';
 
 /**
  * Messages between the host and a shard worker. A shard owns whole partitions (Kafka Streams' task
@@ -38,9 +41,11 @@ export interface InitTask {
 /** What a shard needs to turn a kernel row into the published record (output.ts). */
 export interface ShardJoin {
   points: RoadPoint[];
-  /** A model file's content (riskModel validates it again in the shard). */
-  model: { id: string; description: string; intercept: number; features: Record<string, number> };
+  /** Which model (and shadow model) scores which window end; riskModel validates each again in the shard. */
+  schedule: ScheduleEntry<RiskModelJson>[];
   calendar: CalendarOptions;
+  /** Score bands: a row whose active and shadow scores fall in different bands is a disagreement. */
+  levels: RiskLevels;
 }
 
 /** Where one partition a shard reads starts (the host's plan, restart.ts). */
@@ -66,6 +71,16 @@ export interface AssignTask {
   learned: SharedArrayBuffer;
   starts: ShardPartitionStart[];
   nowS: number;
+}
+
+/**
+ * The models changed: score by this schedule from now on. Sent to every shard in its FIFO queue,
+ * and only changing window ends the host has not asked any shard to emit yet, so every shard scores
+ * each window end with the same model.
+ */
+export interface ModelsTask {
+  kind: 'models';
+  schedule: ScheduleEntry<RiskModelJson>[];
 }
 
 export interface WeatherTask {
@@ -102,7 +117,12 @@ export interface AdvanceTask {
   nowS: number;
 }
 
-export type ShardTask = InitTask | AssignTask | WeatherTask | RecordsTask | AdvanceTask;
+export type ShardTask = InitTask | AssignTask | WeatherTask | ModelsTask | RecordsTask | AdvanceTask;
+
+/** ShardReport.shadow per row: no shadow model, both scores in one risk level, or in different ones. */
+export const SHADOW_NONE = 0;
+export const SHADOW_AGREES = 1;
+export const SHADOW_DIFFERS = 2;
 
 /** Per row of ShardReport.keys: the dense point index, then the window end. */
 export const KEY_POINT = 0;
@@ -153,6 +173,8 @@ export interface ShardReport {
   values: string[];
   /** Per row: 1 when the record's risk.reliable is true. */
   reliable: Uint8Array;
+  /** Per row: SHADOW_NONE, SHADOW_AGREES or SHADOW_DIFFERS (the levels of the active and shadow scores). */
+  shadow: Uint8Array;
   finalEnds: number[];
   partitions: PartitionReport[];
   dead: ShardDeadLetter[];

@@ -12,8 +12,7 @@ import { WasmKernel } from '../kernel/wasm-kernel.js';
 import { windowSpec, type WindowSpec } from '../kernel/window-spec.js';
 import { WEATHER_RETENTION_S, WeatherHistory } from '../weather/history.js';
 import { CalendarResolver } from '../join/calendar.js';
-import { riskModel } from '../model/risk-model.js';
-import { RiskRecordBuilder, writeRowWeather } from './output.js';
+import { RiskRecordBuilder, scheduleFromJson, writeRowWeather } from './output.js';
 import { PointIndexBytes } from '../codec/seed-json.js';
 import { PackedColumns } from './columns.js';
 import { type AdmittedSink, PartitionRouter } from './partition-router.js';
@@ -68,6 +67,7 @@ class ReportSink implements KernelOutputSink {
   rowCount = 0;
   values: string[] = [];
   reliable = new Uint8Array(1024);
+  shadow = new Uint8Array(1024);
   finalEnds: number[] = [];
 
   constructor(private readonly shard: () => ShardState) {}
@@ -95,6 +95,9 @@ class ReportSink implements KernelOutputSink {
       const reliable = new Uint8Array(rows);
       reliable.set(this.reliable.subarray(0, this.rowCount));
       this.reliable = reliable;
+      const shadow = new Uint8Array(rows);
+      shadow.set(this.shadow.subarray(0, this.rowCount));
+      this.shadow = shadow;
     }
     const row = this.row;
     let n = this.rowCount;
@@ -109,6 +112,7 @@ class ReportSink implements KernelOutputSink {
       // window itself.
       this.values.push(s.output.serialize(row, 0));
       this.reliable[n] = s.output.lastReliable ? 1 : 0;
+      this.shadow[n] = s.output.lastShadow;
       this.keys[n * KEY_F64 + KEY_POINT] = point;
       this.keys[n * KEY_F64 + KEY_WINDOW_END] = end;
       n++;
@@ -124,6 +128,7 @@ class ReportSink implements KernelOutputSink {
       rowCount: this.rowCount,
       values: this.values,
       reliable: this.reliable.slice(0, this.rowCount),
+      shadow: this.shadow.slice(0, this.rowCount),
       finalEnds: this.finalEnds,
       ...router.takeReport(),
     };
@@ -192,7 +197,8 @@ function init(task: InitTask): { bytesPerPoint: number; memoryBytes: number } {
       spec,
       { byIndex: (i) => task.join.points[i] },
       new CalendarResolver(task.join.calendar),
-      riskModel(task.join.model, 'the host'),
+      scheduleFromJson(task.join.schedule),
+      task.join.levels,
     ),
   };
   return { bytesPerPoint: kernel.bytesPerPoint, memoryBytes: kernel.memoryBytes };
@@ -244,6 +250,10 @@ export default function handle(task: ShardTask): unknown {
       for (const r of task.readings) s.weather.add(r);
       return null;
     }
+    case 'models':
+      // Weather-like global state: kept across assignments; rows pick their model by window end.
+      current().output.useSchedule(scheduleFromJson(task.schedule));
+      return null;
     case 'records':
       return records(task);
     case 'advance':

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { RiskRecord } from '../join/types.js';
 import type { WindowSpecOptions } from '../kernel/window-spec.js';
 import { DEFAULT_MODEL_PATH } from '../model/risk-model.js';
+import { DEFAULT_RISK_LEVELS, type RiskLevels } from '../model/risk-levels.js';
 import { availableParallelism } from 'node:os';
 import { DEFAULT_MAX_OUTAGE_MS, PARTITIONERS, type PartitionerName } from '../kafka/client.js';
 import type { KafkaSecurity } from '../kafka/security.js';
@@ -25,8 +26,19 @@ export interface ServiceOptions {
   inputPartitions: number;
   /** Road-points CSV. */
   pointsPath: string;
-  /** Risk model JSON. */
+  /** Risk model JSON; watched while running: a change takes over at a window boundary (model-control.ts). */
   modelPath: string;
+  /** A second model JSON scored beside the active one (risk.shadow), watched like modelPath; none by default. */
+  shadowModelPath?: string;
+  /**
+   * Compacted control topic of models (key `active` or `shadow`, value a model JSON; a tombstone on
+   * `shadow` removes the shadow), read whole by every instance; its dead letters go to `<topic>.dlq`.
+   */
+  modelsTopic: string;
+  /** How often the model files are looked at for a change, ms. */
+  modelWatchIntervalMs: number;
+  /** Score bands: the shadow comparison counts rows whose two scores fall in different bands. */
+  riskLevels: RiskLevels;
   /** Worker threads, each owning one WASM kernel and the points routed to it. */
   shards: number;
   /**
@@ -86,6 +98,9 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
   outputTopic: 'road-risk',
   carDlqTopic: 'car.dlq',
   weatherDlqTopic: 'weather.dlq',
+  modelsTopic: 'saferoads.models',
+  modelWatchIntervalMs: 1000,
+  riskLevels: DEFAULT_RISK_LEVELS,
   inputPartitions: 3,
   commitIntervalMs: 1000,
   // The broker's smallest session by default (group.min.session.timeout.ms): the fastest takeover
@@ -123,16 +138,33 @@ export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<Se
   if (!Number.isInteger(o.inputPartitions) || o.inputPartitions < 1) {
     throw new ConfigError('--partitions', `must be a positive integer (got ${o.inputPartitions})`);
   }
-  for (const key of ['groupId', 'carTopic', 'weatherTopic', 'outputTopic', 'carDlqTopic', 'weatherDlqTopic'] as const) {
+  if (!Number.isInteger(o.modelWatchIntervalMs) || o.modelWatchIntervalMs < 10) {
+    throw new ConfigError('modelWatchIntervalMs', `must be an integer of at least 10 milliseconds (got ${o.modelWatchIntervalMs})`);
+  }
+  const levels = o.riskLevels;
+  if (!(levels?.elevated > 0) || !(levels.high > levels.elevated) || !(levels.high < 1)) {
+    throw new ConfigError('--risk-levels', `must be two scores ELEVATED,HIGH with 0 < ELEVATED < HIGH < 1 (got ${JSON.stringify(levels)})`);
+  }
+  if (o.shadowModelPath !== undefined && (typeof o.shadowModelPath !== 'string' || o.shadowModelPath.length === 0)) {
+    throw new ConfigError('--shadow-model', 'must be the path of a model JSON file');
+  }
+  for (const key of ['groupId', 'carTopic', 'weatherTopic', 'outputTopic', 'carDlqTopic', 'weatherDlqTopic', 'modelsTopic'] as const) {
     const v = o[key];
-    if (typeof v !== 'string' || !/^[a-zA-Z0-9._-]{1,249}$/.test(v)) {
+    // The models topic's dead letters go to `<topic>.dlq`: that name must be valid too.
+    const max = key === 'modelsTopic' ? 245 : 249;
+    if (typeof v !== 'string' || !new RegExp(`^[a-zA-Z0-9._-]{1,${max}}$`).test(v)) {
       const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      throw new ConfigError(flag, `must be 1-249 characters of a-z A-Z 0-9 . _ - (got "${String(v)}")`);
+      throw new ConfigError(flag, `must be 1-${max} characters of a-z A-Z 0-9 . _ - (got "${String(v)}")`);
     }
   }
-  const topics = [o.carTopic, o.weatherTopic, o.outputTopic, o.carDlqTopic, o.weatherDlqTopic];
+  const topics = [o.carTopic, o.weatherTopic, o.outputTopic, o.carDlqTopic, o.weatherDlqTopic, o.modelsTopic, modelsDlqTopic(o.modelsTopic)];
   if (new Set(topics).size !== topics.length) {
     throw new ConfigError('--output-topic', `and the other topics must all differ (got ${topics.join(', ')})`);
   }
   return Object.freeze(o);
+}
+
+/** Where refused records of the models topic go. */
+export function modelsDlqTopic(modelsTopic: string): string {
+  return `${modelsTopic}.dlq`;
 }

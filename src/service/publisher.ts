@@ -2,7 +2,8 @@ import type { CommitOffset, Consumer, OutgoingRecord, Producer } from '../kafka/
 import { deadLetterRecord, type DeadLetter } from '../pipeline/dead-letter.js';
 import type { Flush } from '../pipeline/dispatcher.js';
 import type { ShardReport } from '../pipeline/shard-protocol.js';
-import { KEY_F64, KEY_POINT, KEY_WINDOW_END } from '../pipeline/shard-protocol.js';
+import { KEY_F64, KEY_POINT, KEY_WINDOW_END, SHADOW_DIFFERS, SHADOW_NONE } from '../pipeline/shard-protocol.js';
+import type { ScoringModels } from '../model/model-schedule.js';
 import type { RiskRecord } from '../join/types.js';
 import { NO_METRICS, type ServiceMetrics } from '../observe/metrics.js';
 
@@ -17,6 +18,11 @@ export interface ServiceStats {
   implausibleRows: number;
   /** Points whose events arrive on another partition than --partitioner puts their key on. */
   partitionerMismatches: number;
+  /** Rows published with a shadow score, and those whose two scores fall in different risk levels. */
+  shadowRows: number;
+  shadowDisagreements: number;
+  /** Records of the models topic refused (bad model, unknown key): dead letters on its .dlq topic. */
+  modelDeadLetters: number;
   /** The last window end whose rows are acknowledged (NaN: none yet). */
   lastEnd: number;
   /**
@@ -35,6 +41,9 @@ export function emptyStats(): ServiceStats {
     rowsOut: 0,
     implausibleRows: 0,
     partitionerMismatches: 0,
+    shadowRows: 0,
+    shadowDisagreements: 0,
+    modelDeadLetters: 0,
     lastEnd: NaN,
     emissionLatencyMs: [],
   };
@@ -71,6 +80,8 @@ export interface PublisherOptions {
   onFailure: (error: unknown) => void;
   failed: () => boolean;
   metrics?: ServiceMetrics;
+  /** The models that scored window end `end` (the host's schedule): labels of the shadow counts. */
+  modelsAt?: (end: number) => ScoringModels<{ readonly id: string }>;
 }
 
 /**
@@ -173,12 +184,27 @@ export class Publisher {
       const results = await Promise.all(flush.results);
       const out: OutgoingRecord[] = [];
       let implausible = 0;
+      // Shadow rows per window end of this flush: [end, rows, disagreements] (few ends per flush).
+      let shadowed: number[] | undefined;
       const onRecord = this.o.onRecord;
       const publish = (result: ShardReport, row: number): void => {
         const value = result.values[row];
         // The shard joined and scored the row; a listener (dashboard, --print) gets it as an object.
         if (onRecord) onRecord(JSON.parse(value) as RiskRecord);
         if (result.reliable[row] === 0) implausible++;
+        const shadow = result.shadow[row];
+        if (shadow !== SHADOW_NONE) {
+          const end = result.keys[row * KEY_F64 + KEY_WINDOW_END];
+          shadowed ??= [];
+          let k = shadowed.length - 3;
+          while (k >= 0 && shadowed[k] !== end) k -= 3;
+          if (k < 0) {
+            k = shadowed.length;
+            shadowed.push(end, 0, 0);
+          }
+          shadowed[k + 1]++;
+          if (shadow === SHADOW_DIFFERS) shadowed[k + 2]++;
+        }
         out.push({ key: this.o.pointIdOf(result.keys[row * KEY_F64 + KEY_POINT]), value });
       };
       let standIns: [ShardReport, number][] | undefined;
@@ -203,6 +229,12 @@ export class Publisher {
       stats.rowsOut += out.length;
       stats.implausibleRows += implausible;
       if (out.length > 0) this.metrics.rowsOut(out.length, implausible);
+      for (let k = 0; shadowed !== undefined && k < shadowed.length; k += 3) {
+        stats.shadowRows += shadowed[k + 1];
+        stats.shadowDisagreements += shadowed[k + 2];
+        const models = this.o.modelsAt?.(shadowed[k]);
+        if (models?.shadow) this.metrics.shadowRows(models.active.id, models.shadow.id, shadowed[k + 1], shadowed[k + 2]);
+      }
       if (flush.finalEnds.length > 0) {
         const latencies = stats.emissionLatencyMs;
         if (latencies.length >= LATENCY_SAMPLES) latencies.shift();

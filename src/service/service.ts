@@ -14,7 +14,11 @@ import type { RiskRecord } from '../join/types.js';
 import type { ServiceProbe } from '../observe/probe.js';
 import { type Emit, emitter, kafkaLogging, type KafkaLogging } from '../observe/log.js';
 import { encodeRestartPoint, OffsetTracker } from './offsets.js';
-import { resolveServiceOptions, type ServiceOptions } from './options.js';
+import { modelsDlqTopic, resolveServiceOptions, type ServiceOptions } from './options.js';
+import { ModelControl } from './model-control.js';
+import { ModelFeed } from './model-feed.js';
+import { ModelFileWatch } from './model-file-watch.js';
+import { ModelSchedule } from '../model/model-schedule.js';
 import { emptyStats, type OutputScope, Publisher, type ServiceStats } from './publisher.js';
 import { planAssignment } from './restart.js';
 import { BrokerWatch } from './broker-watch.js';
@@ -43,6 +47,8 @@ export interface PreparedService {
   spec: WindowSpec;
   points: RoadPointTable;
   model: RiskModel;
+  /** `--shadow-model`: scored beside the active model (risk.shadow); null: none. */
+  shadowModel: RiskModel | null;
   calendar: CalendarResolver;
 }
 
@@ -55,6 +61,7 @@ export function prepareService(input: ServiceInput): PreparedService {
     spec,
     points: loadRoadPoints(options.pointsPath, '--points'),
     model: loadRiskModel(options.modelPath, '--model'),
+    shadowModel: options.shadowModelPath === undefined ? null : loadRiskModel(options.shadowModelPath, '--shadow-model'),
     calendar: new CalendarResolver({ timeZone: options.timeZone, holidays: options.holidays, startOffsetS: spec.shortS }, '--'),
   };
 }
@@ -180,6 +187,12 @@ export class SaferoadsService {
   readonly stats: ServiceStats = emptyStats();
   private consumer?: Consumer;
   private readonly weather: WeatherFeed;
+  /** Which model scores which window end, and how it changes (models topic, model files). */
+  private readonly models: ModelControl;
+  private readonly modelFeed: ModelFeed;
+  private readonly modelWatches: ModelFileWatch[] = [];
+  /** The first window end no shard was asked for, as of the last pipeline replaced (−Infinity: none). */
+  private nextEndBefore = -Infinity;
   private readonly publisher: Publisher;
   private pipeline: Pipeline;
   private readonly keyPartitionOf: Int32Array;
@@ -223,6 +236,8 @@ export class SaferoadsService {
     private readonly pool: ShardPool,
     private readonly producer: Producer,
     private readonly partitions: number,
+    model: RiskModel,
+    shadowModel: RiskModel | null,
   ) {
     // Nobody may be listening yet; the rejection is still delivered to later listeners.
     this.failed.catch(() => undefined);
@@ -233,6 +248,13 @@ export class SaferoadsService {
     this.metrics = observer.metrics;
     const stations = new Map(points.points.map((p) => [p.station, -Infinity]));
     this.weather = new WeatherFeed(client, pool, producer, { weather: options.weatherTopic, dlq: options.weatherDlqTopic }, this.stats, this.metrics, stations);
+    this.models = new ModelControl(model, shadowModel, pool, this.spec.advanceS, () => this.nextUnaskedEnd(), emit, (error) => this.recordFailure(error));
+    this.modelFeed = new ModelFeed(client, producer, { models: options.modelsTopic, dlq: modelsDlqTopic(options.modelsTopic) }, this.models, this.stats, this.metrics, emit);
+    const watch = (path: string | undefined, role: 'active' | 'shadow', flag: string) => {
+      if (path !== undefined) this.modelWatches.push(new ModelFileWatch(path, role, flag, this.models, emit, options.modelWatchIntervalMs));
+    };
+    watch(options.modelPath, 'active', '--model');
+    watch(options.shadowModelPath, 'shadow', '--shadow-model');
     this.publisher = new Publisher({
       producer,
       outputTopic: options.outputTopic,
@@ -245,8 +267,23 @@ export class SaferoadsService {
       onFailure: (error) => this.recordFailure(error),
       failed: () => this.failure !== undefined,
       metrics: this.metrics,
+      modelsAt: (end) => this.models.schedule.at(end),
     });
     observer.bind(this.probe());
+  }
+
+  /**
+   * The first window end no shard was asked to emit, by this pipeline or an earlier one (−Infinity:
+   * none yet): a model change never reaches back before it (model-control.ts).
+   */
+  private nextUnaskedEnd(): number {
+    const next = this.pipeline.admission.nextEnd;
+    return Number.isNaN(next) ? this.nextEndBefore : Math.max(this.nextEndBefore, next);
+  }
+
+  /** Which model scores which window end (read-only: it changes through the models topic and the model files). */
+  get modelSchedule(): ModelSchedule<RiskModel> {
+    return this.models.schedule;
   }
 
   /** What metrics and health checks read, when they ask. */
@@ -254,6 +291,7 @@ export class SaferoadsService {
     return {
       carTopic: this.options.carTopic,
       weatherTopic: this.options.weatherTopic,
+      modelsTopic: this.options.modelsTopic,
       advanceS: this.spec.advanceS,
       weatherCaughtUp: () => this.weather.caughtUp,
       assignment: () => (this.assignmentSeen ? this.pipeline.assigned : undefined),
@@ -319,12 +357,12 @@ export class SaferoadsService {
   }
 
   /**
-   * Validates the configuration (before connecting anywhere), connects, reads the weather topic up
-   * to its end, then joins the group; each assignment restarts its partitions from their restart
-   * points.
+   * Validates the configuration (before connecting anywhere), connects, reads the weather and the
+   * models topics up to their ends, then joins the group; each assignment restarts its partitions
+   * from their restart points.
    */
   static async start(options: ServiceInput | PreparedService): Promise<SaferoadsService> {
-    const { options: o, spec, points, model, calendar } = 'spec' in options ? options : prepareService(options);
+    const { options: o, spec, points, model, shadowModel, calendar } = 'spec' in options ? options : prepareService(options);
     if (o.brokers.length === 0) throw new ConfigError('--brokers', 'must list at least one broker as host:port');
 
     const logging = kafkaLogging(o.log);
@@ -357,6 +395,9 @@ export class SaferoadsService {
       { topic: o.outputTopic, partitions: o.inputPartitions },
       { topic: o.carDlqTopic, partitions: 1 },
       { topic: o.weatherDlqTopic, partitions: 1 },
+      // The latest model per key is what matters: compaction keeps it, however often models change.
+      { topic: o.modelsTopic, partitions: 1, config: { 'cleanup.policy': 'compact' } },
+      { topic: modelsDlqTopic(o.modelsTopic), partitions: 1 },
     ]);
     const partitions = await client.partitionCount(o.carTopic);
     const nowS = Date.now() / 1000;
@@ -369,7 +410,7 @@ export class SaferoadsService {
           partitions,
           startWallClockS: nowS,
           keyPartition: Int32Array.from(points.points, (p) => keyPartitionWith(o.partitioner, p.pointId, partitions)),
-          join: shardJoin(points, model, calendar),
+          join: shardJoin(points, new ModelSchedule(model, shadowModel), calendar, o.riskLevels),
         },
         points.points.map((p) => ({ index: p.index, pointId: p.pointId, allowedSpeedKmh: p.allowedSpeedKmh, station: p.station })),
       );
@@ -378,12 +419,16 @@ export class SaferoadsService {
       throw error;
     }
     const producer = await client.producer();
-    const service = new SaferoadsService(o, spec, points, client, pool, producer, partitions);
+    const service = new SaferoadsService(o, spec, points, client, pool, producer, partitions, model, shadowModel);
     service.kafkaLogging = logging;
     service.watch = watch;
     watch.onExpired = (error) => service.recordFailure(error);
     try {
-      await service.weather.start();
+      // Models and weather before traffic: rows are scored by the models the topic holds and joined
+      // with the readings it holds from the first one. Both at once: each reader joins a group of
+      // its own, which a cluster delays (group.initial.rebalance.delay.ms, 3 s by default).
+      for (const w of service.modelWatches) w.start();
+      await Promise.all([service.modelFeed.start(), service.weather.start()]);
       await service.startConsuming();
       watch.start();
     } catch (error) {
@@ -434,6 +479,7 @@ export class SaferoadsService {
     await this.publisher.settle();
     this.publisher.forgetUncommitted();
     this.pipeline.dispatcher.close();
+    this.nextEndBefore = this.nextUnaskedEnd();
     const pipeline = this.newPipeline(sorted);
     pipeline.assignedAtMs = assignedAtMs;
     this.pipeline = pipeline;
@@ -638,6 +684,8 @@ export class SaferoadsService {
     // Leaving the group (not just going silent) hands the partitions over at once.
     await this.consumer?.close().catch(() => undefined);
     await this.chain;
+    for (const w of this.modelWatches) w.close();
+    await this.modelFeed.close();
     await this.weather.close();
     await this.producer.close().catch(() => undefined);
     await this.client.close().catch(() => undefined);

@@ -257,10 +257,10 @@ describe('saferoads (built CLI) dispatch', () => {
     const r = await saferoads(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain('"frobnicate" is not a command: use one of run, demo, generate, replay, kafka');
+    expect(r.stderr).toContain('"frobnicate" is not a command: use one of run, demo, generate, replay, train, backtest, kafka');
     const none = await saferoads([]);
     expect(none.code).toBe(2);
-    expect(none.stderr.trimEnd().split('\n').at(-1)).toBe('saferoads: a command is missing: give one of run, demo, generate, replay, kafka');
+    expect(none.stderr.trimEnd().split('\n').at(-1)).toBe('saferoads: a command is missing: give one of run, demo, generate, replay, train, backtest, kafka');
   });
 
   it('kafka --help prints help and starts no broker; an unknown kafka option exits 2', async () => {

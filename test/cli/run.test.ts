@@ -30,6 +30,11 @@ describe('saferoads run: bad configuration stops it before it connects', () => {
     [['--points', points, '--brokers', 'nohostport'], /^saferoads run: --brokers must be host:port/],
     [['--points', points, '--no-such-flag'], /^saferoads run: --no-such-flag is not an option/],
     [['--points', points, '--partitioner', 'random'], /^saferoads run: --partitioner /],
+    [['--points', points, '--shadow-model', join(dir, 'missing.json')], /^saferoads run: --shadow-model cannot read .*missing\.json/],
+    [['--points', points, '--shadow-model', badModel], /^saferoads run: --shadow-model .*no_such_feature/],
+    [['--points', points, '--shadow-model', ''], /^saferoads run: --shadow-model must not be empty/],
+    [['--points', points, '--models-topic', 'bad topic'], /^saferoads run: --models-topic must be 1-245 characters/],
+    [['--points', points, '--models-topic', 'car'], /^saferoads run: --output-topic and the other topics must all differ/],
   ])('%j → exit 2 with one line naming the option', async (args, message) => {
     const result = await saferoads(['run', ...args], env);
     expect(result.code).toBe(2);
@@ -40,6 +45,7 @@ describe('saferoads run: bad configuration stops it before it connects', () => {
   it('--help lists the options and exits 0', async () => {
     const result = await saferoads(['run', '--help'], env);
     expect(result.code).toBe(0);
-    for (const flag of ['--brokers', '--points', '--shards', '--group-id', '--grace', '--car-dlq-topic']) expect(result.stdout).toContain(flag);
+    for (const flag of ['--brokers', '--points', '--shards', '--group-id', '--grace', '--car-dlq-topic', '--shadow-model', '--models-topic']) expect(result.stdout).toContain(flag);
+    expect(result.stdout).toContain('default saferoads.models');
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   CAR_DEAD_LETTER_REASONS,
   MAX_REASONS_PER_TOPIC,
+  MAX_SHADOW_PAIRS,
+  MODEL_DEAD_LETTER_REASONS,
   NO_METRICS,
   OTHER_REASON,
   PromMetrics,
@@ -61,6 +63,16 @@ describe('PromMetrics', () => {
     expect(CAR_DEAD_LETTER_REASONS).not.toContain('OK');
   });
 
+  it('shows the models topic dead-letter reasons at 0 when the probe names it', async () => {
+    const m = new PromMetrics({ defaultMetrics: false });
+    m.bind({ ...fakeProbe().probe, modelsTopic: 'saferoads.models' });
+    m.deadLetters('saferoads.models', 'INVALID_MODEL', 1);
+    const text = await m.text();
+    expect(find(text, 'saferoads_dead_letters_total', { topic: 'saferoads.models' })).toHaveLength(MODEL_DEAD_LETTER_REASONS.length);
+    expect(value(text, 'saferoads_dead_letters_total', { topic: 'saferoads.models', reason: 'INVALID_MODEL' })).toBe(1);
+    expect(value(text, 'saferoads_dead_letters_total', { topic: 'saferoads.models', reason: 'ACTIVE_TOMBSTONE' })).toBe(0);
+  });
+
   it('keeps the reason label bounded: reasons beyond the bound count as OTHER', async () => {
     const m = new PromMetrics({ defaultMetrics: false });
     for (let i = 0; i < MAX_REASONS_PER_TOPIC + 10; i++) m.deadLetters('car', `R${i}`, 1);
@@ -70,6 +82,22 @@ describe('PromMetrics', () => {
     expect(series).toHaveLength(MAX_REASONS_PER_TOPIC + 1);
     expect(value(text, 'saferoads_dead_letters_total', { topic: 'car', reason: OTHER_REASON })).toBe(10);
     expect(value(text, 'saferoads_dead_letters_total', { topic: 'car', reason: 'R0' })).toBe(2);
+  });
+
+  it('counts shadow rows and level disagreements per (active, shadow) model ids, the pairs bounded', async () => {
+    const m = new PromMetrics({ defaultMetrics: false });
+    m.shadowRows('v1', 'v2', 10, 0);
+    m.shadowRows('v1', 'v2', 5, 2);
+    m.shadowRows('v2', 'v3', 4, 4);
+    let text = await m.text();
+    expect(value(text, 'saferoads_shadow_rows_total', { active: 'v1', shadow: 'v2' })).toBe(15);
+    // Shown from the first shadow row on, also at 0.
+    expect(value(text, 'saferoads_shadow_level_disagreements_total', { active: 'v1', shadow: 'v2' })).toBe(2);
+    expect(value(text, 'saferoads_shadow_level_disagreements_total', { active: 'v2', shadow: 'v3' })).toBe(4);
+    for (let k = 0; k < MAX_SHADOW_PAIRS + 5; k++) m.shadowRows(`a${k}`, 's', 1, 1);
+    text = await m.text();
+    expect(find(text, 'saferoads_shadow_rows_total', {})).toHaveLength(MAX_SHADOW_PAIRS + 1);
+    expect(value(text, 'saferoads_shadow_rows_total', { active: OTHER_REASON, shadow: OTHER_REASON })).toBe(7);
   });
 
   it('reads gauges from the probe at scrape time', async () => {
@@ -130,6 +158,7 @@ describe('NO_METRICS', () => {
     NO_METRICS.partitionerMismatch();
     NO_METRICS.emissionLatency(1);
     NO_METRICS.rebuilt(0, 1);
-    expect(Object.keys(NO_METRICS).sort()).toEqual(['deadLetters', 'emissionLatency', 'partitionerMismatch', 'rebuilt', 'recordsIn', 'rowsOut']);
+    NO_METRICS.shadowRows('a', 'b', 1, 1);
+    expect(Object.keys(NO_METRICS).sort()).toEqual(['deadLetters', 'emissionLatency', 'partitionerMismatch', 'rebuilt', 'recordsIn', 'rowsOut', 'shadowRows']);
   });
 });

@@ -5,8 +5,10 @@ import { CalendarResolver } from '../../src/join/calendar.js';
 import type { RiskScore } from '../../src/join/types.js';
 import { RISK_FEATURE_INDEX, RISK_FEATURE_NAMES, riskFeatures, riskFeaturesInto } from '../../src/model/features.js';
 import { DEFAULT_MODEL_PATH, linearTerms, loadRiskModel, riskModel, scoreLinearInto, type RiskModel } from '../../src/model/risk-model.js';
-import { RiskRecordBuilder } from '../../src/pipeline/output.js';
-import { OUT_ROW_F64, OUT_ROW_WEATHER } from '../../src/pipeline/shard-protocol.js';
+import { ModelSchedule } from '../../src/model/model-schedule.js';
+import { DEFAULT_RISK_LEVELS, riskLevel, type RiskLevels } from '../../src/model/risk-levels.js';
+import { RiskRecordBuilder, scheduleFromJson, scheduleJson } from '../../src/pipeline/output.js';
+import { OUT_ROW_F64, OUT_ROW_WEATHER, SHADOW_AGREES, SHADOW_DIFFERS, SHADOW_NONE } from '../../src/pipeline/shard-protocol.js';
 import { parseRoadPoints } from '../../src/road/points.js';
 import { builder, minuteOf, shardRows, SPEC, T0, table, vehicle } from './rows.js';
 
@@ -146,28 +148,63 @@ const MODELS: RiskModel[] = [
   foreignModel,
 ];
 
+/** A switch inside the drawn window ends (1.7e9 … 1.9e9 and beyond). */
+const SWITCH_END = 1_790_000_040;
+
+/** Schedules with a shadow model, and with models changing at a window end (a swap while running). */
+function schedules(): ModelSchedule<RiskModel>[] {
+  const swapped = new ModelSchedule<RiskModel>(MODELS[0]);
+  swapped.set('active', MODELS[1], SWITCH_END);
+  swapped.set('shadow', MODELS[2], SWITCH_END - 60);
+  swapped.set('shadow', null, SWITCH_END + 120);
+  const toForeign = new ModelSchedule<RiskModel>(MODELS[2], MODELS[0]);
+  toForeign.set('shadow', foreignModel, SWITCH_END);
+  return [new ModelSchedule(MODELS[0], MODELS[1]), new ModelSchedule(MODELS[1], MODELS[1]), new ModelSchedule(MODELS[0], foreignModel), swapped, toForeign];
+}
+
+/** The bands each builder compares its active and shadow scores with. */
+const LEVELS = new WeakMap<RiskRecordBuilder, RiskLevels>();
+
 function builders(): RiskRecordBuilder[] {
   const calendars = [
     new CalendarResolver({ timeZone: 'Europe/Warsaw', holidays: 'PL', startOffsetS: SPEC.shortS }),
     new CalendarResolver({ timeZone: 'America/New_York', holidays: ['2026-11-11', '2026-03-29'], startOffsetS: 0 }),
   ];
-  return MODELS.flatMap((m) => calendars.map((c) => new RiskRecordBuilder(SPEC, POINTS, c, m)));
+  const narrow: RiskLevels = { elevated: 0.001, high: 0.5 };
+  return [...MODELS, ...schedules()].flatMap((m, k) =>
+    calendars.map((c) => {
+      const levels = k % 2 === 0 ? DEFAULT_RISK_LEVELS : narrow;
+      const b = new RiskRecordBuilder(SPEC, POINTS, c, m, levels);
+      LEVELS.set(b, levels);
+      return b;
+    }),
+  );
 }
 
-/** build's outcome: its JSON and reliable flag, or the error it threw. */
-function viaBuild(b: RiskRecordBuilder, rows: Float64Array, r: number): { json?: string; reliable?: boolean; error?: string } {
+interface Outcome {
+  json?: string;
+  reliable?: boolean;
+  shadow?: number;
+  error?: string;
+}
+
+/** build's outcome: its JSON, reliable flag and shadow comparison, or the error it threw. */
+function viaBuild(b: RiskRecordBuilder, rows: Float64Array, r: number): Outcome {
   try {
     const record = b.build(rows, r);
-    return { json: JSON.stringify(record), reliable: record.risk.reliable };
+    const levels = LEVELS.get(b) ?? DEFAULT_RISK_LEVELS;
+    const shadow = record.risk.shadow;
+    const outcome = shadow === undefined ? SHADOW_NONE : riskLevel(record.risk.score, levels) === riskLevel(shadow.score, levels) ? SHADOW_AGREES : SHADOW_DIFFERS;
+    return { json: JSON.stringify(record), reliable: record.risk.reliable, shadow: outcome };
   } catch (e) {
     return { error: `${(e as Error).name}: ${(e as Error).message}` };
   }
 }
 
-function viaSerialize(b: RiskRecordBuilder, rows: Float64Array, r: number): { json?: string; reliable?: boolean; error?: string } {
+function viaSerialize(b: RiskRecordBuilder, rows: Float64Array, r: number): Outcome {
   try {
     const json = b.serialize(rows, r);
-    return { json, reliable: b.lastReliable };
+    return { json, reliable: b.lastReliable, shadow: b.lastShadow };
   } catch (e) {
     return { error: `${(e as Error).name}: ${(e as Error).message}` };
   }
@@ -323,5 +360,47 @@ describe('riskFeaturesInto and scoreLinearInto', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('RiskRecordBuilder with a model schedule (a swap while running, a shadow model)', () => {
+  const rowAt = (end: number, point: number) => ({ point, end, short: new Array(17).fill(1), long: new Array(17).fill(2), weather: null });
+
+  it('scores each window end with its entry: ends before a switch by the old model, from it by the new one; risk.shadow only while a shadow runs', () => {
+    const [swapped] = schedules().slice(3);
+    const b = new RiskRecordBuilder(SPEC, POINTS, new CalendarResolver(), swapped);
+    const ends = [-2, -1, 0, 1, 2, 3].map((k) => SWITCH_END + k * 60);
+    const records = ends.map((end) => JSON.parse(b.serialize(layout([rowAt(end, 0)]), 0)) as { risk: { model: string; shadow?: { model: string; score: number } } });
+    expect(records.map((r) => r.risk.model)).toEqual([MODELS[0].id, MODELS[0].id, MODELS[1].id, MODELS[1].id, MODELS[1].id, MODELS[1].id]);
+    expect(records.map((r) => r.risk.shadow?.model ?? null)).toEqual([null, 'empty', 'empty', 'empty', null, null]);
+    // The empty model scores logistic(−0) = 0.5 whatever the row.
+    expect(records[1].risk.shadow).toEqual({ model: 'empty', score: 0.5 });
+  });
+
+  it('every shard scores one window end alike, whenever the new schedule reached it (the same schedule crosses to each)', () => {
+    // Two shards: one got the change before it serialized anything, one between its rows (its FIFO
+    // queue held rows of earlier ends first). Rows of each end must be the same bytes.
+    const host = new ModelSchedule<RiskModel>(MODELS[0]);
+    const early = new RiskRecordBuilder(SPEC, POINTS, new CalendarResolver(), scheduleFromJson(scheduleJson(host)));
+    const late = new RiskRecordBuilder(SPEC, POINTS, new CalendarResolver(), scheduleFromJson(scheduleJson(host)));
+    const before = SWITCH_END - 60;
+    const rowsBefore = layout([rowAt(before, 0), rowAt(before, 1)]);
+    const lateBefore = [late.serialize(rowsBefore, 0), late.serialize(rowsBefore, 1)];
+    // The host's change: from SWITCH_END on (the first end it has not asked for); the schedule crosses as plain data.
+    host.set('active', MODELS[1], SWITCH_END);
+    host.set('shadow', MODELS[0], SWITCH_END + 60);
+    early.useSchedule(scheduleFromJson(scheduleJson(host)));
+    const earlyBefore = [early.serialize(rowsBefore, 0), early.serialize(rowsBefore, 1)];
+    late.useSchedule(scheduleFromJson(scheduleJson(host)));
+    expect(earlyBefore).toEqual(lateBefore);
+    for (const end of [SWITCH_END, SWITCH_END + 60, SWITCH_END + 120]) {
+      const rows = layout([rowAt(end, 2), rowAt(end, 3)]);
+      const a = [early.serialize(rows, 0), early.serialize(rows, 1)];
+      const c = [late.serialize(rows, 0), late.serialize(rows, 1)];
+      expect(a).toEqual(c);
+      expect(a.every((json) => (JSON.parse(json) as { risk: { model: string } }).risk.model === MODELS[1].id)).toBe(true);
+    }
+    // A rebuild computing an old end again (after a reassignment) scores it as it was.
+    expect([late.serialize(rowsBefore, 0), late.serialize(rowsBefore, 1)]).toEqual(lateBefore);
   });
 });

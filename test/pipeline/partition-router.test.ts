@@ -13,6 +13,11 @@ import { parseRoadPoints } from '../../src/road/points.js';
 
 const spec = windowSpec({ graceS: 30 });
 const PARTITIONS = 3;
+/**
+ * The wall clock of every setup: fixed, so the generated traffic (and its incidents) is the same
+ * whenever the test runs, and two setups of one test see the same data.
+ */
+const NOW_S = 1_800_000_000;
 const fresh: PartitionStart = { resumed: false, publishedThrough: -Infinity, maxEventTime: -Infinity, caughtUp: false };
 
 /**
@@ -22,7 +27,7 @@ const fresh: PartitionStart = { resumed: false, publishedThrough: -Infinity, max
 function setup(slots: number[] = [0, 1, 2], pointCount = 6, learned = new Int32Array(new SharedArrayBuffer(4 * pointCount)).fill(-1)) {
   const points = generateRoadPoints(pointCount, 3);
   const table = parseRoadPoints(roadPointsCsv(points), 'test');
-  const nowS = Date.now() / 1000;
+  const nowS = NOW_S;
   const received: { t: number; point: number; slot: number }[] = [];
   const violations: string[] = [];
   const host = new Admission(spec, PARTITIONS, nowS, (i) => i >= 0 && i < pointCount);

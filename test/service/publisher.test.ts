@@ -31,7 +31,7 @@ function report(rows: Float64Array, rowCount: number, finalEnds: number[]) {
     keys[row * KEY_F64 + KEY_POINT] = rows[row * OUT_ROW_F64 + ROW_POINT];
     keys[row * KEY_F64 + KEY_WINDOW_END] = rows[row * OUT_ROW_F64 + ROW_WINDOW_END];
   }
-  return Promise.resolve({ keys, rowCount, values, reliable, finalEnds, partitions: [], dead: [], learned: [] });
+  return Promise.resolve({ keys, rowCount, values, reliable, shadow: new Uint8Array(rowCount), finalEnds, partitions: [], dead: [], learned: [] });
 }
 
 const points = table(3);
