@@ -58,7 +58,8 @@ export async function backtestCommand(
       p.rows,
       p.folds,
       models.map((m) => ({ name: m.id, description: firstSentence(m.description) || 'no description', score: modelScorer(m) })),
-      0,
+      // Nothing is fitted: the settings are unused.
+      { l2: [0], nonNegative: false, innerFolds: 2, blockS: 3_600, embargoS: 0 },
     );
     const report: Report = { ...reportBase('backtest', inputs, p), models: results };
     if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);

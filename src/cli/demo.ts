@@ -13,7 +13,8 @@ import { SaferoadsService } from '../service/service.js';
 import { DEFAULT_HTTP_ADDRESS, formatAddress, parseListenAddress } from '../observe/http.js';
 import { Observability } from '../observe/observability.js';
 import { generateCommand } from './generate.js';
-import { legend, RecordDescriber } from './describe.js';
+import { DEFAULT_RISK_LEVELS, legend, RecordDescriber } from './describe.js';
+import { loadRiskModel } from '../model/risk-model.js';
 import { decimal, defineCommand, helpText, integer, option, parseCommand, text } from './args.js';
 import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS, securityArgs } from './security.js';
 import { cliLogger, LOG_OPTIONS } from './logging.js';
@@ -86,7 +87,9 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
     // The password is not among them: both generators get it from the environment or the file.
     ...securityArgs(parsed.values),
   ];
-  const describer = new RecordDescriber(DEFAULT_SERVICE_OPTIONS.timeZone);
+  // The bands the shipped model was trained to be read with (its file's levels).
+  const levels = loadRiskModel(DEFAULT_SERVICE_OPTIONS.modelPath, '--model').levels ?? DEFAULT_RISK_LEVELS;
+  const describer = new RecordDescriber(DEFAULT_SERVICE_OPTIONS.timeZone, levels);
   let legendShown = false;
   let generator: ReturnType<typeof spawn> | undefined;
   let service: SaferoadsService | undefined;
@@ -117,7 +120,7 @@ export async function demoCommand(argv: readonly string[]): Promise<number> {
       weatherDlqTopic: `${TOPICS.weather}.dlq`,
       modelsTopic: TOPICS.models,
       onRecord: (r) => {
-        if (!legendShown) process.stdout.write(`${legend()}\n`);
+        if (!legendShown) process.stdout.write(`${legend(levels)}\n`);
         legendShown = true;
         process.stdout.write(`${describer.describe(r)}\n`);
       },

@@ -79,9 +79,9 @@ export const RUN_COMMAND = defineCommand({
     print: flag('print every risk record on stdout (one line each: local time, level, score, reasons)'),
     riskLevels: option({
       schema: text(),
-      default: `${DEFAULT_RISK_LEVELS.elevated},${DEFAULT_RISK_LEVELS.high}`,
+      default: 'model',
       valueName: 'ELEVATED,HIGH',
-      help: 'scores from which --print calls a record ELEVATED and HIGH (below: LOW); the shadow comparison counts rows whose two scores differ in these levels',
+      help: 'scores from which --print and the dashboard call a record ELEVATED and HIGH (below: LOW); the shadow comparison counts rows whose two scores differ in these levels; model: the levels in the --model file (a trained model has them), else 0.3,0.6',
     }),
     http: option({
       schema: text(),
@@ -134,7 +134,8 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   checkSecurityNeedsBrokers(security, o.brokers !== undefined);
   const httpFlag = parsed.sources.http === 'env' ? 'SAFEROADS_HTTP' : '--http';
   const http = parseListenAddress(o.http, httpFlag);
-  const levels = parseRiskLevels(o.riskLevels);
+  // `model`: the bands the active model's file gives (a trained model's), else the default.
+  const givenLevels = o.riskLevels === 'model' ? undefined : parseRiskLevels(o.riskLevels);
   // Made once prepareService has checked --time-zone (an unknown zone is a ConfigError there).
   let describer: RecordDescriber | undefined;
   let prepared: PreparedService;
@@ -144,7 +145,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       modelPath: o.model,
       shadowModelPath: o.shadowModel,
       modelsTopic: o.modelsTopic,
-      riskLevels: levels,
+      riskLevels: givenLevels,
       shards: o.shards,
       groupId: o.groupId,
       carTopic: o.carTopic,
@@ -164,6 +165,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       onRecord: o.print
         ? (r) => {
             // The first record comes with the legend: what the levels and reasons mean.
+            const levels = prepared.options.riskLevels;
             if (describer === undefined) process.stdout.write(`${legend(levels)}\n`);
             process.stdout.write(`${(describer ??= new RecordDescriber(o.timeZone, levels)).describe(r)}\n`);
           }

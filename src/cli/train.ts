@@ -23,9 +23,21 @@ import { fileSource, historyRows, type HistoryRows, type HistorySource } from '.
 import { topicSource } from '../model/train/topic-source.js';
 import { loadLabels, type Labels } from '../model/train/labels.js';
 import { formatReport, reportHtml, type Report } from '../model/train/report.js';
-import { allFeatureColumns, baselineCandidates, crossValidate, fitColumns, modelFile, modelScorer, type Candidate } from '../model/train/train.js';
+import {
+  allFeatureColumns,
+  baselineCandidates,
+  chooseL2,
+  crossValidate,
+  fitColumns,
+  LEVEL_SHARES,
+  levelsOf,
+  modelFile,
+  modelScorer,
+  type Candidate,
+  type FitSettings,
+} from '../model/train/train.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
-import { brokerList, choice, decimal, defineCommand, helpText, integer, option, parseCommand, text, type OptionValues } from './args.js';
+import { brokerList, choice, defineCommand, helpText, integer, option, parseCommand, text, type OptionValues } from './args.js';
 import { connectKafka, type KafkaConnection } from './generate.js';
 import { kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 
@@ -62,9 +74,24 @@ export const TRAIN_COMMAND = defineCommand({
     'with time-blocked cross-validation and baselines, and writes a model file for run --model.',
   options: {
     ...HISTORY_OPTIONS,
-    l2: option({ schema: decimal({ min: 0 }), default: 1, valueName: 'X', help: 'L2 penalty on the standardized coefficients' }),
+    l2: option({
+      schema: text(),
+      default: '0.1,1,10,100,1000',
+      valueName: 'X[,Y…]',
+      help: 'L2 penalties on the standardized coefficients; of several, each fold picks one by an inner time-blocked cross-validation of its training rows',
+    }),
+    coefficients: option({
+      schema: choice(['nonnegative', 'free'] as const),
+      default: 'nonnegative' as 'nonnegative' | 'free',
+      valueName: 'nonnegative|free',
+      help: 'nonnegative: every feature can only add risk, as the features are defined (the free fit is reported beside it)',
+    }),
     id: option({ schema: text(), valueName: 'ID', help: 'model id (default: trained-<date>)' }),
-    description: option({ schema: text(), valueName: 'TEXT', help: 'model description (default: what it was trained on)' }),
+    description: option({
+      schema: text(),
+      valueName: 'TEXT',
+      help: 'model description (default: what it was trained on and its metrics); {roc_auc}, {pr_auc}, {folds}, {l2} are replaced by the cross-validated figures',
+    }),
     out: option({ schema: text(), default: 'model.json', valueName: 'FILE', help: 'where the model goes' }),
     report: option({ schema: text(), valueName: 'FILE', help: 'the report as JSON (default: the model file name with .report.json)' }),
     baselineModel: option({ schema: text(), valueName: 'FILE,…', help: 'more model files to compare with (the shipped model always is)' }),
@@ -200,7 +227,7 @@ export async function prepareHistory(i: HistoryInputs, model: RiskModel, log: (l
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
-export function reportBase(command: 'train' | 'backtest', i: HistoryInputs, p: PreparedHistory, l2?: number): Omit<Report, 'models'> {
+export function reportBase(command: 'train' | 'backtest', i: HistoryInputs, p: PreparedHistory, fit?: Report['settings']['fit']): Omit<Report, 'models'> {
   const { h, rows, folds } = p;
   return {
     command,
@@ -222,7 +249,7 @@ export function reportBase(command: 'train' | 'backtest', i: HistoryInputs, p: P
       badLines: { events: h.badLines.events.count, weather: h.badLines.weather.count },
       labels: { total: i.labels.total, kinds: i.labels.kinds, unknownPoints: i.labels.unknownPoints },
     },
-    settings: { horizonMin: i.horizonS / 60, folds: folds.length, foldBy: p.foldBy, embargoMin: p.embargoS / 60, ...(l2 === undefined ? {} : { l2 }) },
+    settings: { horizonMin: i.horizonS / 60, folds: folds.length, foldBy: p.foldBy, embargoMin: p.embargoS / 60, ...(fit === undefined ? {} : { fit }) },
     folds: folds.map((f) => {
       let pos = 0;
       for (const k of f.test) pos += rows.label[k];
@@ -240,6 +267,21 @@ export function inputWarnings(h: HistoryRows, labels: Labels, log: (line: string
   const refused = Object.entries(h.refused);
   if (refused.length > 0) log(`warning: events refused by the kernel: ${refused.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (labels.unknownPoints > 0) log(`warning: ${labels.unknownPoints} labels name points that are not in the road-points table (not used)`);
+}
+
+/** `--l2`: one penalty or a comma-separated list, each a finite number >= 0. */
+function penalties(text: string): number[] {
+  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (list.length === 0 || list.some((v) => !Number.isFinite(v) || v < 0)) {
+    throw new ConfigError('--l2', `must be a number >= 0 or a comma-separated list of them (got ${JSON.stringify(text)})`);
+  }
+  return [...new Set(list)].sort((a, b) => a - b);
+}
+
+/** Models by id, the first of each (the same file given twice, or --baseline-model naming the shipped one). */
+function uniqueModels(models: RiskModel[]): RiskModel[] {
+  const seen = new Set<string>();
+  return models.filter((m) => !seen.has(m.id) && (seen.add(m.id), true));
 }
 
 /** The first sentence of a description (up to the first period, colon or semicolon), for tables. */
@@ -279,11 +321,12 @@ export async function trainCommand(
     return 0;
   }
   const o = parsed.values;
+  const l2 = penalties(o.l2);
   const shipped = loadRiskModel(DEFAULT_MODEL_PATH, 'the shipped model');
   const baselines = fileModels(o.baselineModel, '--baseline-model');
   const inputs = await historyInputs(o, stderr);
   try {
-    return await train(argv, o, inputs, shipped, baselines, stdout, stderr);
+    return await train(argv, o, l2, inputs, shipped, baselines, stdout, stderr);
   } finally {
     await inputs.connection?.close();
   }
@@ -292,6 +335,7 @@ export async function trainCommand(
 async function train(
   argv: readonly string[],
   o: OptionValues<typeof TRAIN_COMMAND.options>,
+  l2: number[],
   inputs: HistoryInputs,
   shipped: RiskModel,
   baselines: RiskModel[],
@@ -303,22 +347,40 @@ async function train(
   const p = await prepareHistory(inputs, shipped, (line) => stderr(line));
   inputWarnings(p.h, inputs.labels, stderr);
 
-  const candidates: Candidate[] = [
-    { name: 'trained (all features)', description: `logistic regression on the model features, L2 ${o.l2}`, columns: allFeatureColumns() },
-    ...baselineCandidates(),
-    ...[shipped, ...baselines].map((m) => ({ name: `model ${m.id}`, description: `the model file as it is${m.description ? `: ${firstSentence(m.description)}` : ''}`, score: modelScorer(m) })),
-  ];
-  const results = crossValidate(p.h, p.rows, p.folds, candidates, o.l2);
-
-  // The model itself: every labelled row.
-  const all = Uint32Array.from({ length: p.rows.index.length }, (_, k) => k);
-  const fitted = fitColumns(p.h, p.rows, all, allFeatureColumns(), o.l2);
-  if (!fitted.converged) stderr(`warning: the final fit did not converge in ${fitted.iterations} iterations`);
   const id = o.id ?? `trained-${new Date().toISOString().slice(0, 10)}`;
-  const base = reportBase('train', inputs, p, o.l2);
+  const nonNegative = o.coefficients === 'nonnegative';
+  const settings: FitSettings = { l2, nonNegative, innerFolds: Math.min(o.folds, 4), blockS: p.foldBy === 'day' ? 86_400 : 3_600, embargoS: p.embargoS };
+  const what = `logistic regression on the model features, L2 chosen from ${l2.join(', ')}`;
+  const candidates: Candidate[] = [
+    { name: 'trained (all features)', description: `${what}${nonNegative ? ', coefficients >= 0' : ''}`, columns: allFeatureColumns() },
+    ...(nonNegative ? [{ name: 'trained, coefficients free', description: `${what}, coefficients of either sign`, columns: allFeatureColumns(), nonNegative: false }] : []),
+    ...baselineCandidates(),
+    // A model of the id being trained is an earlier fit of these very rows: not a baseline.
+    ...uniqueModels([shipped, ...baselines]).filter((m) => m.id !== id).map((m) => ({
+      name: `model ${m.id}`,
+      description: `the model file as it is${m.description ? `: ${firstSentence(m.description)}` : ''}`,
+      score: modelScorer(m),
+    })),
+  ];
+  const results = crossValidate(p.h, p.rows, p.folds, candidates, settings);
+
+  // The model itself: every labelled row, the penalty chosen the same way over all of them.
+  const all = Uint32Array.from({ length: p.rows.index.length }, (_, k) => k);
+  const chosen = chooseL2(p.h, p.rows, all, allFeatureColumns(), { ...settings, innerFolds: o.folds }, nonNegative);
+  const fitted = fitColumns(p.h, p.rows, all, allFeatureColumns(), chosen.l2, nonNegative);
+  if (!fitted.converged) stderr(`warning: the final fit did not converge in ${fitted.iterations} iterations`);
+  const fit = { l2, coefficients: o.coefficients, finalL2: chosen.l2 };
+  const levels = levelsOf(fitted, p.h, p.rows);
+  const base = reportBase('train', inputs, p, fit);
   const cv = results[0];
+  const figures: Record<string, string> = {
+    roc_auc: `${cv.rocAuc.mean.toFixed(3)} ± ${cv.rocAuc.sd.toFixed(3)}`,
+    pr_auc: `${cv.prAuc.mean.toFixed(3)} ± ${cv.prAuc.sd.toFixed(3)}`,
+    folds: `${p.folds.length} folds by ${p.foldBy}`,
+    l2: String(chosen.l2),
+  };
   const description =
-    o.description ??
+    o.description?.replace(/\{(roc_auc|pr_auc|folds|l2)\}/g, (_, k: string) => figures[k]) ??
     `Logistic regression trained by saferoads train on ${basename(inputs.events.name)} (${base.data.firstEvent} → ${base.data.lastEvent}), ` +
       `labels ${basename(inputs.labelsPath)}: an incident within ${o.horizon} min. Cross-validated ROC AUC ${cv.rocAuc.mean.toFixed(3)} ± ${cv.rocAuc.sd.toFixed(3)} ` +
       `(${p.folds.length} folds by ${p.foldBy}). Scores rank risk as the labels define it; they are calibrated to the training data's base rate only.`;
@@ -337,7 +399,9 @@ async function train(
       positives: base.data.positives,
     },
     horizonMin: o.horizon,
-    l2: o.l2,
+    l2: chosen.l2,
+    l2ChosenFrom: l2,
+    coefficientsConstraint: o.coefficients,
     // The features depend on these: a model is meant for a service run with the same.
     windows: { advanceS: inputs.spec.advanceS, shortS: inputs.spec.shortS, longS: inputs.spec.longS, graceS: inputs.spec.graceS },
     calendar: { timeZone: o.timeZone, holidays: o.holidays },
@@ -350,7 +414,7 @@ async function train(
       baselines: Object.fromEntries(results.slice(1).map((r) => [r.name, { rocAuc: r.rocAuc.mean, prAuc: r.prAuc.mean }])),
     },
     unusedFeatures: fitted.columns.filter((_, j) => !fitted.used[j]).map((c) => c.name),
-  });
+  }, levels);
   // What is written must load: the same validation as run --model.
   riskModel(JSON.parse(JSON.stringify(file)), 'the trained model', '--out');
   const report: Report = {
@@ -369,6 +433,7 @@ async function train(
   stdout('');
   const unused = file.training.unusedFeatures as string[];
   if (unused.length > 0) stdout(`constant in the data, left out of the model: ${unused.join(', ')}`);
+  if (levels) stdout(`levels (run --print, the dashboard): ELEVATED from ${levels.elevated} (the riskiest ${100 * LEVEL_SHARES.elevated} % of the training minutes), HIGH from ${levels.high} (${100 * LEVEL_SHARES.high} %)`);
   stdout(`model ${id} → ${o.out}; report → ${reportPath}${o.html ? `, ${o.html}` : ''} (${((Date.now() - began) / 1000).toFixed(1)} s)`);
   return 0;
 }

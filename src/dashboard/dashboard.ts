@@ -129,7 +129,7 @@ export class Dashboard {
         json(req, res, 200, await this.health());
         return true;
       case '/api/words':
-        json(req, res, 200, { levels: DEFAULT_RISK_LEVELS, features: FEATURE_WORDS });
+        json(req, res, 200, { levels: this.probe?.riskLevels ?? DEFAULT_RISK_LEVELS, features: FEATURE_WORDS });
         return true;
       default: {
         const file = STATIC_FILES[path];

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import type { RiskScore } from '../join/types.js';
 import { PACKAGE_ROOT } from '../paths.js';
+import type { RiskLevels } from './risk-levels.js';
 import { RISK_FEATURE_INDEX, RISK_FEATURE_NAMES, type RiskFeatureName } from './features.js';
 
 /**
@@ -27,6 +28,12 @@ export interface RiskModel {
   readonly intercept: number;
   /** Feature name → coefficient (log-odds per unit of the feature), in file order. */
   readonly coefficients: Readonly<Record<string, number>>;
+  /**
+   * The score bands LOW / ELEVATED / HIGH this model's scores are meant to be read with (its
+   * file's `levels`; train writes them from the training data's score distribution); undefined:
+   * none given (the readers' default, 0.3 and 0.6).
+   */
+  readonly levels?: RiskLevels;
   /** Scores one row's features; every feature of the model must be present and finite. */
   score(features: Readonly<Record<string, number>>): RiskScore;
 }
@@ -61,6 +68,10 @@ const ModelFile = z.looseObject({
   description: z.string('must be a string').optional(),
   intercept: z.number('must be a finite number'),
   features: z.record(z.string(), z.number('must be a finite number (the coefficient)'), 'must be an object {name: coefficient}'),
+  levels: z
+    .object({ elevated: z.number('must be a number'), high: z.number('must be a number') }, 'must be {"elevated": score, "high": score}')
+    .refine((l) => l.elevated > 0 && l.high > l.elevated && l.high < 1, 'must have 0 < elevated < high < 1')
+    .optional(),
 });
 
 /** Reads and validates a model file; every problem is a ConfigError naming `field` and the file. */
@@ -116,6 +127,7 @@ export function riskModel(json: unknown, source: string, field = '--model'): Ris
     description: m.description ?? '',
     intercept,
     coefficients: Object.freeze({ ...m.features }),
+    ...(m.levels === undefined ? {} : { levels: Object.freeze({ elevated: m.levels.elevated, high: m.levels.high }) }),
     score(features: Readonly<Record<string, number>>): RiskScore {
       let z = intercept;
       const contributions: Record<string, number> = {};

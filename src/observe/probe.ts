@@ -1,3 +1,4 @@
+import type { RiskLevels } from '../model/risk-levels.js';
 /**
  * What the running service shows to the observability layer, read when someone asks (a scrape, a
  * health check): gauges and health come from here, so nothing on the hot path works for them.
@@ -22,6 +23,8 @@ export interface ServiceProbe {
   readonly weatherTopic: string;
   /** The models topic (its dead-letter reasons show from 0); none: not shown until one happens. */
   readonly modelsTopic?: string;
+  /** The score bands the service reads its scores with (--risk-levels, else the model's). */
+  readonly riskLevels?: RiskLevels;
   /** Seconds between window ends (the window spec's advance). */
   readonly advanceS?: number;
   /** The weather topic was read up to its end as of the start. */

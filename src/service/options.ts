@@ -37,7 +37,10 @@ export interface ServiceOptions {
   modelsTopic: string;
   /** How often the model files are looked at for a change, ms. */
   modelWatchIntervalMs: number;
-  /** Score bands: the shadow comparison counts rows whose two scores fall in different bands. */
+  /**
+   * Score bands (LOW / ELEVATED / HIGH): the shadow comparison counts rows whose two scores fall in
+   * different bands; the dashboard shows them. Not given: the --model file's `levels`, else 0.3, 0.6.
+   */
   riskLevels: RiskLevels;
   /** Worker threads, each owning one WASM kernel and the points routed to it. */
   shards: number;
@@ -120,6 +123,8 @@ export const DEFAULT_SERVICE_OPTIONS = Object.freeze({
 /** Fills defaults and checks every option. `brokers` may still be empty (the CLI may start a broker after this). */
 export function resolveServiceOptions(options: Partial<ServiceOptions> & Pick<ServiceOptions, 'pointsPath'>): Readonly<ServiceOptions> {
   const o: ServiceOptions = { ...DEFAULT_SERVICE_OPTIONS, shards: defaultShards(), brokers: [], ...options } as ServiceOptions;
+  // Not given (undefined): prepareService takes the model's levels, else the default.
+  if (o.riskLevels === undefined) o.riskLevels = DEFAULT_RISK_LEVELS;
   if (!Number.isInteger(o.shards) || o.shards < 1 || o.shards > 256) {
     throw new ConfigError('--shards', `must be an integer from 1 to 256 (got ${o.shards})`);
   }

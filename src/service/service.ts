@@ -15,6 +15,7 @@ import type { ServiceProbe } from '../observe/probe.js';
 import { type Emit, emitter, kafkaLogging, type KafkaLogging } from '../observe/log.js';
 import { encodeRestartPoint, OffsetTracker } from './offsets.js';
 import { modelsDlqTopic, resolveServiceOptions, type ServiceOptions } from './options.js';
+import { DEFAULT_RISK_LEVELS } from '../model/risk-levels.js';
 import { ModelControl } from './model-control.js';
 import { ModelFeed } from './model-feed.js';
 import { ModelFileWatch } from './model-file-watch.js';
@@ -54,13 +55,16 @@ export interface PreparedService {
 
 /** Validates every option and loads the files; throws ConfigError (exit 2) for any mistake. */
 export function prepareService(input: ServiceInput): PreparedService {
-  const options = resolveServiceOptions(input);
-  const spec = windowSpec(options.windows, '--');
+  const resolved = resolveServiceOptions(input);
+  const spec = windowSpec(resolved.windows, '--');
+  const model = loadRiskModel(resolved.modelPath, '--model');
+  // Score bands: given, else the ones the model was made to be read with, else the default.
+  const options = { ...resolved, riskLevels: input.riskLevels ?? model.levels ?? DEFAULT_RISK_LEVELS };
   return {
     options,
     spec,
     points: loadRoadPoints(options.pointsPath, '--points'),
-    model: loadRiskModel(options.modelPath, '--model'),
+    model,
     shadowModel: options.shadowModelPath === undefined ? null : loadRiskModel(options.shadowModelPath, '--shadow-model'),
     calendar: new CalendarResolver({ timeZone: options.timeZone, holidays: options.holidays, startOffsetS: spec.shortS }, '--'),
   };
@@ -292,6 +296,7 @@ export class SaferoadsService {
       carTopic: this.options.carTopic,
       weatherTopic: this.options.weatherTopic,
       modelsTopic: this.options.modelsTopic,
+      riskLevels: this.options.riskLevels,
       advanceS: this.spec.advanceS,
       weatherCaughtUp: () => this.weather.caughtUp,
       assignment: () => (this.assignmentSeen ? this.pipeline.assigned : undefined),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { built, kafkaBrokerPids, waitUntil } from '../kafka/local/processes.js';
+import { DEFAULT_MODEL_PATH, loadRiskModel } from '../../src/model/risk-model.js';
 
 describe('saferoads demo', () => {
   it('prints the legend and readable scores, serves its dashboard; Ctrl-C to the process group stops everything cleanly', async () => {
@@ -42,7 +43,10 @@ describe('saferoads demo', () => {
       expect(await exited).toBe(0);
 
       const [legendLine, ...lines] = stdout.trimEnd().split('\n');
-      expect(legendLine).toMatch(/^risk: LOW < 0\.3 <= ELEVATED < 0\.6 <= HIGH; .*not a crash probability/);
+      // The shipped model's own bands (its file's levels).
+      const { elevated, high } = loadRiskModel(DEFAULT_MODEL_PATH).levels!;
+      expect(legendLine.startsWith(`risk: LOW < ${elevated} <= ELEVATED < ${high} <= HIGH; `)).toBe(true);
+      expect(legendLine).toMatch(/not a crash probability/);
       for (const line of lines) expect(line).toMatch(/^\d\d:\d\d \S+ +P\d{4} +(LOW|ELEVATED|HIGH) +\d\.\d\d  .+ · +\d+ veh\/min/);
 
       const logged = stderr.trimEnd().split('\n');

@@ -84,10 +84,21 @@ describe('saferoads train', () => {
     expect(r.status).toBe(0);
     expect(r.err).toMatch(/1 labels name points that are not in the road-points table/);
     report = JSON.parse(readFileSync(files.model.replace(/\.json$/, '.report.json'), 'utf8')) as Report;
-    expect(report.settings).toMatchObject({ horizonMin: 10, folds: 4, foldBy: 'hour', embargoMin: 20, l2: 1 });
-    expect(report.models.map((m) => m.name)).toEqual(['trained (all features)', 'mean speed alone', 'speed variance alone', 'model heuristic-baseline-v1']);
+    expect(report.settings).toMatchObject({ horizonMin: 10, folds: 4, foldBy: 'hour', embargoMin: 20 });
+    expect(report.settings.fit).toMatchObject({ l2: [0.1, 1, 10, 100, 1000], coefficients: 'nonnegative' });
+    expect(report.models.map((m) => m.name)).toEqual([
+      'trained (all features)',
+      'trained, coefficients free',
+      'mean speed alone',
+      'speed variance alone',
+      `model ${loadRiskModel(DEFAULT_MODEL_PATH).id}`,
+    ]);
     const trained = report.models[0];
     expect(trained.perFold).toHaveLength(4);
+    // Each fold chose its penalty from the grid.
+    expect(trained.l2).toHaveLength(4);
+    for (const l2 of trained.l2!) expect([0.1, 1, 10, 100, 1000]).toContain(l2);
+    expect(report.settings.fit!.l2).toContain(report.settings.fit!.finalL2);
     expect(trained.rocAuc.mean).toBeGreaterThan(0.7);
     expect(trained.rocAuc.min).toBeGreaterThan(0.6);
     // Folds: contiguous, in time order, disjoint; together every labelled row once.
@@ -97,6 +108,7 @@ describe('saferoads train', () => {
 
     const model = loadRiskModel(files.model);
     expect(model.id).toBe('test-trained');
+    for (const c of Object.values(model.coefficients)) expect(c).toBeGreaterThanOrEqual(0);
     // The labels follow sudden slowdowns and occupancy: the model leans on them.
     expect(model.coefficients.sudden_slowdown).toBeGreaterThan(0);
     expect(model.coefficients.occupancy).toBeGreaterThan(0);
@@ -107,7 +119,7 @@ describe('saferoads train', () => {
     expect(r.out).toContain('calibration of trained (all features)');
     const html = readFileSync(files.html, 'utf8');
     expect(html).toContain('<svg');
-    expect(html).toContain('heuristic-baseline-v1');
+    expect(html).toContain(loadRiskModel(DEFAULT_MODEL_PATH).id);
   }, 120_000);
 
   it('backtest scores the models side by side on the same rows', async () => {
@@ -115,12 +127,12 @@ describe('saferoads train', () => {
     const r = await run(backtestCommand, [...data, '--folds', '4', '--models', `default,${files.model}`, '--json', json]);
     expect(r.status).toBe(0);
     const bt = JSON.parse(readFileSync(json, 'utf8')) as Report;
-    expect(bt.models.map((m) => m.name)).toEqual(['heuristic-baseline-v1', 'test-trained']);
+    expect(bt.models.map((m) => m.name)).toEqual([loadRiskModel(DEFAULT_MODEL_PATH).id, 'test-trained']);
     expect(bt.data.rows).toBe(report.data.rows);
     // Fitted on every row, the trained model ranks them at least as well as out of fold.
     expect(bt.models[1].pooled.rocAuc).toBeGreaterThan(report.models[0].pooled.rocAuc - 0.01);
     // The shipped model scores as in train's comparison (same rows, same scorer).
-    expect(bt.models[0].pooled.rocAuc).toBe(report.models[3].pooled.rocAuc);
+    expect(bt.models[0].pooled.rocAuc).toBe(report.models[4].pooled.rocAuc);
     expect(r.out).toContain('test-trained');
   }, 120_000);
 
@@ -172,7 +184,8 @@ describe('saferoads train', () => {
     await expect(run(trainCommand, [...data.slice(0, 6), '--labels', none])).rejects.toThrow(/no row is followed by an incident/);
     await expect(run(trainCommand, [...data, '--folds', '40'])).rejects.toThrow(/--folds .*blocks/);
     await expect(run(backtestCommand, data)).rejects.toThrow(/--models is required/);
-    await expect(run(trainCommand, [...data, '--l2', '-1'])).rejects.toThrow(/--l2/);
+    await expect(run(trainCommand, [...data, '--l2=-1'])).rejects.toThrow(/--l2 must be a number >= 0/);
+    await expect(run(trainCommand, [...data, '--l2', '1,x'])).rejects.toThrow(/--l2 must be a number >= 0/);
     await expect(run(trainCommand, [...data.slice(2), '--car-topic', 'car'])).rejects.toThrow(/--brokers is required with --car-topic/);
     await expect(run(trainCommand, [...data, '--car-topic', 'car'])).rejects.toThrow(/--car-topic and --events both/);
     await expect(run(trainCommand, [...data, '--from', 'soon'])).rejects.toThrow(/--from "soon" is not a time/);

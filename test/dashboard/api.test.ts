@@ -115,6 +115,11 @@ describe('dashboard API', () => {
     }
     const words = JSON.parse((await get(base, '/api/words')).body);
     expect(words.levels).toEqual({ elevated: 0.3, high: 0.6 });
+    // Bound to a service: the levels it reads its scores with (the model's, or --risk-levels).
+    const { obs } = await start();
+    obs.bind({ ...fakeProbe().probe, riskLevels: { elevated: 0.16, high: 0.448 } });
+    const bound = `http://127.0.0.1:${obs.address.port}`;
+    expect(JSON.parse((await get(bound, '/api/words')).body).levels).toEqual({ elevated: 0.16, high: 0.448 });
     expect(words.features.headway_lt_1s_share).toBe('tailgating (gaps < 1 s)');
     for (const path of ['/assets/../package.json', '/assets/index.html.bak', '/vendor/uPlot.esm.js', '/assets/']) expect((await get(base, path)).status, path).toBe(404);
   });

@@ -70,7 +70,10 @@ describe('dashboard page in a real browser', () => {
       // The data starts "now": in a zone where that is midday, no holidays, so that the calendar
       // features (night, holiday) do not lift calm points out of LOW at some hours of the day.
       const calendar = { timeZone: middayZone(data.startS), holidays: [] };
-      service = await startService(t, data, 1, { observer: obs, onRecord: (r) => published.push(r), ...calendar });
+      // The hand-set model and its default levels (0.3, 0.6): this test is about the page, and that
+      // model scores a queue HIGH on any road, where a trained one reads a queue by its own road.
+      const modelPath = join(PACKAGE_ROOT, 'src', 'model', 'heuristic-baseline-v1.json');
+      service = await startService(t, data, 1, { observer: obs, onRecord: (r) => published.push(r), modelPath, ...calendar });
       const running = service;
       await waitFor(() => running.stats.lastEnd === firstEnd, 20_000, `window end ${firstEnd} (at ${running.stats.lastEnd})`);
 

@@ -26,12 +26,21 @@ function configError(fn: () => unknown): ConfigError {
 const zeros = () => Object.fromEntries(RISK_FEATURE_NAMES.map((n) => [n, 0])) as Record<string, number>;
 
 describe('the default model', () => {
-  const m = loadRiskModel(DEFAULT_MODEL_PATH);
-
-  it('lives in the source tree at src/model/default-model.json', () => {
+  it('lives in the source tree at src/model/default-model.json, a trained model that says on what', () => {
     expect(DEFAULT_MODEL_PATH).toBe(join(PACKAGE_ROOT, 'src', 'model', 'default-model.json'));
     expect(existsSync(DEFAULT_MODEL_PATH)).toBe(true);
+    const d = loadRiskModel(DEFAULT_MODEL_PATH);
+    expect(d.id).toBe('sumo-ssm-v1');
+    expect(d.description).toMatch(/SURROGATE labels, not crashes/);
+    expect(d.description).toMatch(/not crash probabilities/);
+    // Every feature is defined so that larger means riskier: no trained weight says otherwise.
+    for (const c of Object.values(d.coefficients)) expect(c).toBeGreaterThanOrEqual(0);
   });
+});
+
+/** The hand-set model the trained default replaced, kept as a named baseline. */
+describe('the heuristic baseline model', () => {
+  const m = loadRiskModel(join(PACKAGE_ROOT, 'src', 'model', 'heuristic-baseline-v1.json'));
 
   it('is the heuristic baseline, and says so', () => {
     expect(m.id).toBe('heuristic-baseline-v1');

@@ -253,7 +253,7 @@ describe('changing the model while the service runs (real broker)', () => {
     const { rows } = await runWithChange(d, t, { modelsTopic: modelsTopicOf(t), modelPath, modelWatchIntervalMs: 100, log: (line) => lines.push(line) }, async (service, firstEnd) => {
       writeFileSync(modelPath, '{"id": "half-written", ');
       await waitFor(() => lines.some((l) => l.includes('not valid JSON')), 30_000, 'the bad file refused');
-      expect(lines.filter((l) => l.includes('not valid JSON'))).toEqual([expect.stringMatching(/^saferoads: --model .*model\.json is not valid JSON: .*; the running active model "heuristic-baseline-v1" stays$/)]);
+      expect(lines.filter((l) => l.includes('not valid JSON'))).toEqual([expect.stringMatching(new RegExp(`^saferoads: --model .*model\\.json is not valid JSON: .*; the running active model "${BASE.id}" stays$`))]);
       expect(service.modelSchedule.list).toHaveLength(1);
       writeFileSync(modelPath, JSON.stringify(V2_JSON));
       await waitFor(() => service.modelSchedule.list.length === 2, 30_000, 'the new model file');

@@ -214,8 +214,9 @@ describe('weather joins by event time', () => {
     expect(at(t1).weather).toMatchObject({ timestamp: before.timestamp, temp: 4, snow: 0, age_s: 30 });
     expect(at(t1 + 60).weather).toMatchObject({ timestamp: between.timestamp, temp: -2, snow: 1.5, age_s: 40 });
     expect(at(t1 - 60).weather).toBeNull();
-    expect(at(t1 + 60).risk.contributions.freezing_precipitation).toBeGreaterThan(0);
-    expect(at(t1).risk.contributions.freezing_precipitation ?? 0).toBe(0);
+    // The later window is scored with the snow (precipitation 1.5 mm/h), the earlier one without.
+    expect(at(t1 + 60).risk.contributions.precipitation).toBeGreaterThan(0);
+    expect(at(t1).risk.contributions.precipitation ?? 0).toBe(0);
     expectRowsMatchReference(rows, d, d.events, weather, d.startS, lastEnd);
   });
 });

@@ -32,6 +32,13 @@ export interface LogisticOptions {
   tolerance?: number;
   /** Per-row weights (default 1). */
   weights?: Float64Array;
+  /**
+   * Coefficients (not the intercept) constrained to be >= 0: for features oriented so that larger
+   * means riskier. Solved by an active set: fit the free columns, drop the most negative, and take
+   * back an excluded column whose gradient says a positive coefficient would lower the objective,
+   * until neither applies (the optimality conditions of the bound-constrained problem).
+   */
+  nonNegative?: boolean;
 }
 
 /** log(1 + exp(z)) without overflow. */
@@ -48,6 +55,40 @@ export function sigmoid(z: number): number {
  * Throws RangeError for a non-finite value in x or l2 < 0.
  */
 export function fitLogistic(x: Float64Array, y: Uint8Array, rows: number, cols: number, options: LogisticOptions): LogisticFit {
+  if (!options.nonNegative) return fitUnconstrained(x, y, rows, cols, options);
+  const free = Array.from({ length: cols }, (_, j) => j);
+  const excluded: number[] = [];
+  let result: LogisticFit | undefined;
+  let totalIterations = 0;
+  for (let round = 0; round < 4 * cols + 4; round++) {
+    const sub = new Float64Array(rows * free.length);
+    for (let i = 0; i < rows; i++) for (let q = 0; q < free.length; q++) sub[i * free.length + q] = x[i * cols + free[q]];
+    const fit = fitUnconstrained(sub, y, rows, free.length, options);
+    totalIterations += fit.iterations;
+    const coefficients = new Float64Array(cols);
+    free.forEach((j, q) => (coefficients[j] = fit.coefficients[q]));
+    result = { ...fit, coefficients, iterations: totalIterations };
+    // The most negative free coefficient leaves the set.
+    let worst = -1;
+    for (let q = 0; q < free.length; q++) if (fit.coefficients[q] < 0 && (worst < 0 || fit.coefficients[q] < fit.coefficients[worst])) worst = q;
+    if (worst >= 0) {
+      excluded.push(free[worst]);
+      free.splice(worst, 1);
+      continue;
+    }
+    // An excluded column comes back when a positive coefficient would lower the objective.
+    const g = logisticGradient(x, y, rows, cols, options.l2, result.intercept, coefficients, options.weights);
+    let back = -1;
+    for (let e = 0; e < excluded.length; e++) if (g[excluded[e] + 1] < -1e-9 * rows && (back < 0 || g[excluded[e] + 1] < g[excluded[back] + 1])) back = e;
+    if (back < 0) return result;
+    free.push(excluded[back]);
+    free.sort((a, b) => a - b);
+    excluded.splice(back, 1);
+  }
+  return { ...result!, converged: false };
+}
+
+function fitUnconstrained(x: Float64Array, y: Uint8Array, rows: number, cols: number, options: LogisticOptions): LogisticFit {
   const { l2 } = options;
   if (!(l2 >= 0) || !Number.isFinite(l2)) throw new RangeError(`l2 must be a finite number >= 0 (got ${l2})`);
   if (x.length < rows * cols || y.length < rows) throw new RangeError('x or y is shorter than rows × cols');
@@ -180,13 +221,14 @@ export function logisticGradient(
   l2: number,
   intercept: number,
   coefficients: Float64Array,
+  weights?: Float64Array,
 ): Float64Array {
   const g = new Float64Array(cols + 1);
   for (let i = 0; i < rows; i++) {
     let z = intercept;
     const at = i * cols;
     for (let j = 0; j < cols; j++) z += coefficients[j] * x[at + j];
-    const r = sigmoid(z) - y[i];
+    const r = (weights ? weights[i] : 1) * (sigmoid(z) - y[i]);
     g[0] += r;
     for (let j = 0; j < cols; j++) g[j + 1] += r * x[at + j];
   }

@@ -24,7 +24,14 @@ export interface Report {
     badLines: { events: number; weather: number };
     labels: { total: number; kinds: Record<string, number>; unknownPoints: number };
   };
-  settings: { horizonMin: number; folds: number; foldBy: string; embargoMin: number; l2?: number };
+  settings: {
+    horizonMin: number;
+    folds: number;
+    foldBy: string;
+    embargoMin: number;
+    /** train: the penalties to choose from, the coefficient constraint, the final model's penalty. */
+    fit?: { l2: number[]; coefficients: string; finalL2: number };
+  };
   folds: { from: string; to: string; testRows: number; testPositives: number; trainRows: number; embargoed: number }[];
   models: CandidateResult[];
   /** train: the fitted model's coefficients. */
@@ -51,7 +58,9 @@ export function formatReport(r: Report): string {
   }
   lines.push(
     `${r.settings.folds} time-blocked folds by ${r.settings.foldBy} (embargo ${r.settings.embargoMin} min around each test period)` +
-      (r.settings.l2 !== undefined ? `, L2 ${r.settings.l2}` : ''),
+      (r.settings.fit !== undefined
+        ? `; L2 chosen from ${r.settings.fit.l2.join(', ')} by an inner cross-validation per fold (final model: ${r.settings.fit.finalL2}), coefficients ${r.settings.fit.coefficients}`
+        : ''),
   );
   lines.push('');
   const header = ['model', 'ROC AUC mean ± sd (min–max)', 'PR AUC mean ± sd', 'Brier', 'pooled ROC / PR AUC'];
@@ -64,11 +73,19 @@ export function formatReport(r: Report): string {
   ]);
   lines.push(...table(header, rows));
   lines.push('');
+  const fitted = r.models.find((m) => m.l2 !== undefined);
   lines.push('per fold (ROC AUC):');
   lines.push(
     ...table(
-      ['fold', 'test period', 'rows', 'positives', ...r.models.map((m) => m.name)],
-      r.folds.map((f, k) => [String(k + 1), `${f.from} → ${f.to}`, String(f.testRows), String(f.testPositives), ...r.models.map((m) => f3(m.perFold[k]?.rocAuc ?? NaN))]),
+      ['fold', 'test period', 'rows', 'positives', ...(fitted ? [`L2 (${fitted.name})`] : []), ...r.models.map((m) => m.name)],
+      r.folds.map((f, k) => [
+        String(k + 1),
+        `${f.from} → ${f.to}`,
+        String(f.testRows),
+        String(f.testPositives),
+        ...(fitted ? [String(fitted.l2![k])] : []),
+        ...r.models.map((m) => f3(m.perFold[k]?.rocAuc ?? NaN)),
+      ]),
     ),
   );
   const first = r.models[0];

@@ -9,7 +9,7 @@
  */
 import { RISK_FEATURE_INDEX, RISK_FEATURE_NAMES, type RiskFeatureName } from '../features.js';
 import { linearTerms, scoreLinearInto, type RiskModel } from '../risk-model.js';
-import type { LabelledRows, Fold } from './dataset.js';
+import { timeBlockedFolds, type Fold, type LabelledRows } from './dataset.js';
 import { ROW_EXTRAS, type HistoryRows, type RowExtra } from './history.js';
 import { fitLogistic, sigmoid } from './logistic.js';
 import { calibration, rocCurve, scoreMetrics, spread, type CalibrationBin, type ScoreMetrics } from './metrics.js';
@@ -48,10 +48,30 @@ export interface Fitted {
   intercept: number;
   iterations: number;
   converged: boolean;
+  l2: number;
+}
+
+/** How fitted candidates are fitted. */
+export interface FitSettings {
+  /** Penalties to choose from (one: no choice). */
+  l2: readonly number[];
+  /** Coefficients >= 0 (every model feature is oriented so that larger means riskier). */
+  nonNegative: boolean;
+  /** Folds of the inner cross-validation that chooses the penalty. */
+  innerFolds: number;
+  blockS: number;
+  embargoS: number;
 }
 
 /** Fits `columns` on the labelled rows at `positions`. */
-export function fitColumns(h: HistoryRows, rows: LabelledRows, positions: Uint32Array, columns: ColumnDef[], l2: number): Fitted {
+export function fitColumns(
+  h: HistoryRows,
+  rows: LabelledRows,
+  positions: Uint32Array,
+  columns: ColumnDef[],
+  l2: number,
+  nonNegative = false,
+): Fitted {
   const c = columns.length;
   const n = positions.length;
   const means = new Float64Array(c);
@@ -91,7 +111,7 @@ export function fitColumns(h: HistoryRows, rows: LabelledRows, positions: Uint32
       x[i * u + q] = ((Number.isFinite(v) ? v : means[j]) - means[j]) / sds[j];
     }
   }
-  const fit = fitLogistic(x, y, n, u, { l2 });
+  const fit = fitLogistic(x, y, n, u, { l2, nonNegative });
   const standardized = new Float64Array(c);
   const raw = new Float64Array(c);
   let intercept = fit.intercept;
@@ -100,7 +120,61 @@ export function fitColumns(h: HistoryRows, rows: LabelledRows, positions: Uint32
     raw[j] = fit.coefficients[q] / sds[j];
     intercept -= raw[j] * means[j];
   });
-  return { columns, used, means, sds, standardized, raw, intercept, iterations: fit.iterations, converged: fit.converged };
+  return { columns, used, means, sds, standardized, raw, intercept, iterations: fit.iterations, converged: fit.converged, l2 };
+}
+
+/** The labelled rows at `positions` as rows of their own (for an inner cross-validation). */
+function subset(rows: LabelledRows, positions: Uint32Array): LabelledRows {
+  const index = new Uint32Array(positions.length);
+  const label = new Uint8Array(positions.length);
+  let positives = 0;
+  positions.forEach((k, i) => {
+    index[i] = rows.index[k];
+    label[i] = rows.label[k];
+    positives += label[i];
+  });
+  return { index, label, positives, leftOut: rows.leftOut };
+}
+
+/**
+ * The penalty among `s.l2` with the best mean ROC AUC in a time-blocked cross-validation of the
+ * rows at `positions` alone (ties: the larger penalty). Nested inside a fold, the fold's test rows
+ * never choose their own model. With too few blocks of time for the inner folds: the largest penalty.
+ */
+export function chooseL2(
+  h: HistoryRows,
+  rows: LabelledRows,
+  positions: Uint32Array,
+  columns: ColumnDef[],
+  s: FitSettings,
+  nonNegative: boolean,
+): { l2: number; meanAuc: number[] } {
+  const grid = [...s.l2].sort((a, b) => a - b);
+  if (grid.length === 1) return { l2: grid[0], meanAuc: [NaN] };
+  const inner = subset(rows, positions);
+  let folds: Fold[];
+  try {
+    folds = timeBlockedFolds(h, inner, s.innerFolds, s.blockS, s.embargoS);
+  } catch {
+    return { l2: grid[grid.length - 1], meanAuc: grid.map(() => NaN) };
+  }
+  const meanAuc = grid.map((l2) => {
+    const aucs: number[] = [];
+    for (const fold of folds) {
+      const f = fitColumns(h, inner, fold.train, columns, l2, nonNegative);
+      const scores = new Float64Array(fold.test.length);
+      const labels = new Uint8Array(fold.test.length);
+      fold.test.forEach((k, i) => {
+        scores[i] = predictFitted(f, h, inner.index[k]);
+        labels[i] = inner.label[k];
+      });
+      aucs.push(scoreMetrics(scores, labels).rocAuc);
+    }
+    return spread(aucs).mean;
+  });
+  let best = grid.length - 1;
+  for (let g = grid.length - 1; g >= 0; g--) if (meanAuc[g] > meanAuc[best]) best = g;
+  return { l2: grid[best], meanAuc };
 }
 
 /** The probability a fitted model gives history row r. */
@@ -129,6 +203,8 @@ export interface Candidate {
   columns?: ColumnDef[];
   /** …or scored as it is (a model file). */
   score?: (h: HistoryRows, r: number) => number;
+  /** Overrides FitSettings.nonNegative (the unconstrained variant, for comparison). */
+  nonNegative?: boolean;
   description: string;
 }
 
@@ -143,19 +219,28 @@ export interface CandidateResult {
   pooled: ScoreMetrics;
   calibration: CalibrationBin[];
   roc: { fpr: number[]; tpr: number[] };
+  /** Fitted candidates: the penalty chosen in each fold. */
+  l2?: number[];
 }
 
 /**
  * Out-of-fold evaluation: a fitted candidate is fitted on each fold's training rows and scored on
  * its test rows; a fixed one is scored on the test rows. Same rows, same folds for every candidate.
  */
-export function crossValidate(h: HistoryRows, rows: LabelledRows, folds: Fold[], candidates: Candidate[], l2: number): CandidateResult[] {
+export function crossValidate(h: HistoryRows, rows: LabelledRows, folds: Fold[], candidates: Candidate[], settings: FitSettings): CandidateResult[] {
   return candidates.map((cand) => {
     const perFold: ScoreMetrics[] = [];
     const pooledScores: number[] = [];
     const pooledLabels: number[] = [];
+    const chosen: number[] = [];
+    const nonNegative = cand.nonNegative ?? settings.nonNegative;
     for (const fold of folds) {
-      const fitted = cand.columns ? fitColumns(h, rows, fold.train, cand.columns, l2) : undefined;
+      let fitted: Fitted | undefined;
+      if (cand.columns) {
+        const { l2 } = chooseL2(h, rows, fold.train, cand.columns, settings, nonNegative);
+        chosen.push(l2);
+        fitted = fitColumns(h, rows, fold.train, cand.columns, l2, nonNegative);
+      }
       const scores = new Float64Array(fold.test.length);
       const labels = new Uint8Array(fold.test.length);
       for (let i = 0; i < fold.test.length; i++) {
@@ -179,6 +264,7 @@ export function crossValidate(h: HistoryRows, rows: LabelledRows, folds: Fold[],
       pooled: scoreMetrics(s, y),
       calibration: calibration(s, y, 10),
       roc: thin(rocCurve(s, y), 200),
+      ...(cand.columns ? { l2: chosen } : {}),
     };
   });
 }
@@ -209,11 +295,14 @@ export function baselineCandidates(): Candidate[] {
       name: 'mean speed alone',
       description: 'logistic regression on the short-window mean speed (km/h) only; no vehicles: the training mean',
       columns: [extraColumn('short_mean_speed_kmh', (v) => v, 'short_mean_speed_kmh')],
+      // Slower is riskier here: the sign is the fit's to find.
+      nonNegative: false,
     },
     {
       name: 'speed variance alone',
       description: 'logistic regression on the long-window speed variance ((km/h)²) only; no vehicles: the training mean',
       columns: [extraColumn('long_speed_std_kmh', (v) => v * v, 'long_speed_variance')],
+      nonNegative: false,
     },
   ];
 }
@@ -223,12 +312,19 @@ export interface ModelFile {
   description: string;
   intercept: number;
   features: Record<string, number>;
+  levels?: { elevated: number; high: number };
   scaling: Record<string, { mean: number; sd: number; standardized_coefficient: number }>;
   training: Record<string, unknown>;
 }
 
 /** The fitted model as a model file (src/model/risk-model.ts shape, plus scaling and metadata). */
-export function modelFile(id: string, description: string, f: Fitted, training: Record<string, unknown>): ModelFile {
+export function modelFile(
+  id: string,
+  description: string,
+  f: Fitted,
+  training: Record<string, unknown>,
+  levels?: { elevated: number; high: number },
+): ModelFile {
   const features: Record<string, number> = {};
   const scaling: ModelFile['scaling'] = {};
   f.columns.forEach((c, j) => {
@@ -236,5 +332,25 @@ export function modelFile(id: string, description: string, f: Fitted, training: 
     features[c.feature] = f.raw[j];
     scaling[c.feature] = { mean: f.means[j], sd: f.sds[j], standardized_coefficient: f.standardized[j] };
   });
-  return { id, description, intercept: f.intercept, features, scaling, training };
+  return { id, description, intercept: f.intercept, features, ...(levels ? { levels } : {}), scaling, training };
+}
+
+/** Shares of the training rows above the levels: ELEVATED the riskiest tenth, HIGH the riskiest fiftieth. */
+export const LEVEL_SHARES = Object.freeze({ elevated: 0.1, high: 0.02 });
+
+/**
+ * Score bands for a fitted model (RiskModel.levels): the scores above which the riskiest
+ * LEVEL_SHARES of its training rows lie, so that ELEVATED and HIGH mean the same share of minutes
+ * whatever the scale of the model's scores. Rounded to 3 digits; undefined when the scores do not
+ * separate (fewer than 3 distinct values above the median).
+ */
+export function levelsOf(f: Fitted, h: HistoryRows, rows: LabelledRows): { elevated: number; high: number } | undefined {
+  const n = rows.index.length;
+  const scores = new Float64Array(n);
+  for (let k = 0; k < n; k++) scores[k] = predictFitted(f, h, rows.index[k]);
+  scores.sort();
+  const at = (share: number) => Math.round(scores[Math.min(n - 1, Math.floor((1 - share) * n))] * 1000) / 1000;
+  const elevated = at(LEVEL_SHARES.elevated);
+  const high = at(LEVEL_SHARES.high);
+  return elevated > 0 && high > elevated && high < 1 ? { elevated, high } : undefined;
 }

@@ -76,6 +76,29 @@ describe('fitLogistic', () => {
     expect(() => fitLogistic(x, y, 4, 1, { l2: -1 })).toThrow(/l2/);
   });
 
+  it('nonNegative: the bound-constrained optimum (gradient zero where the coefficient is positive, >= 0 where it is held at 0)', () => {
+    const { x, y, c } = synthetic(8_000, -1, [1.2, -0.9, 0.4, -0.2], 4);
+    for (const l2 of [0, 5]) {
+      const fit = fitLogistic(x, y, 8_000, c, { l2, nonNegative: true });
+      expect(fit.converged).toBe(true);
+      const g = logisticGradient(x, y, 8_000, c, l2, fit.intercept, fit.coefficients);
+      expect(Math.abs(g[0])).toBeLessThan(1e-6);
+      for (let j = 0; j < c; j++) {
+        expect(fit.coefficients[j]).toBeGreaterThanOrEqual(0);
+        if (fit.coefficients[j] > 0) expect(Math.abs(g[j + 1])).toBeLessThan(1e-6);
+        else expect(g[j + 1]).toBeGreaterThan(-1e-6);
+      }
+      // The truly negative effects are held at 0, the positive ones kept.
+      expect(fit.coefficients[1]).toBe(0);
+      expect(fit.coefficients[0]).toBeGreaterThan(0.8);
+    }
+    // Where the free optimum is already non-negative, the constrained one is the same.
+    const pos = synthetic(5_000, -1, [0.8, 0.5], 5);
+    const free = fitLogistic(pos.x, pos.y, 5_000, pos.c, { l2: 1 });
+    const bound = fitLogistic(pos.x, pos.y, 5_000, pos.c, { l2: 1, nonNegative: true });
+    expect([...bound.coefficients]).toEqual([...free.coefficients]);
+  });
+
   it('softplus and sigmoid do not overflow', () => {
     expect(softplus(800)).toBe(800);
     expect(softplus(-800)).toBe(0);
