@@ -284,10 +284,11 @@ function uniqueModels(models: RiskModel[]): RiskModel[] {
   return models.filter((m) => !seen.has(m.id) && (seen.add(m.id), true));
 }
 
-/** The first sentence of a description (up to the first period, colon or semicolon), for tables. */
+/** The first sentence of a description (up to the first period or semicolon; at most 160 characters), for tables. */
 export function firstSentence(text: string): string {
-  const m = /^(.*?[.;:])(\s|$)/.exec(text);
-  return (m ? m[1] : text).slice(0, 160);
+  const m = /^(.*?[.;])(\s|$)/.exec(text);
+  const sentence = m ? m[1] : text;
+  return sentence.length <= 160 ? sentence : `${sentence.slice(0, 159)}…`;
 }
 
 export function fileModels(list: string | undefined, flag: string): RiskModel[] {

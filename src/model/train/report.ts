@@ -136,8 +136,12 @@ export function reportHtml(r: Report): string {
     `<text x="${pad + size / 2}" y="${pad + size + 28}" text-anchor="middle" font-size="12">${xLabel}</text>` +
     `<text x="12" y="${pad + size / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 12 ${pad + size / 2})">${yLabel}</text>` +
     [0, 0.5, 1].map((t) => `<text x="${px(t)}" y="${pad + size + 14}" text-anchor="middle" font-size="10">${t}</text><text x="${pad - 4}" y="${py(t)}" text-anchor="end" font-size="10">${t}</text>`).join('');
+  // Bottom right: ROC curves of any use run through the top left.
   const legend = r.models
-    .map((m, k) => `<text x="${pad + 8}" y="${pad + 16 + 14 * k}" font-size="11" fill="${COLORS[k % COLORS.length]}">${escapeHtml(m.name)} (AUC ${f3(m.pooled.rocAuc)})</text>`)
+    .map(
+      (m, k) =>
+        `<text x="${pad + size - 8}" y="${pad + size - 10 - 14 * (r.models.length - 1 - k)}" text-anchor="end" font-size="11" fill="${COLORS[k % COLORS.length]}">${escapeHtml(m.name)} (pooled AUC ${f3(m.pooled.rocAuc)})</text>`,
+    )
     .join('');
   const rocPaths = r.models
     .map((m, k) => `<polyline fill="none" stroke="${COLORS[k % COLORS.length]}" stroke-width="1.5" points="${m.roc.fpr.map((x, i) => `${px(x)},${py(m.roc.tpr[i])}`).join(' ')}"/>`)
