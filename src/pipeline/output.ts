@@ -198,6 +198,12 @@ export class RiskRecordBuilder {
     return s + '}' + shadow.shadowHead + num(shadowScore) + '}}}';
   }
 
+  /** The record's `risk.reliable` for one row (both windows plausible), without writing the record. */
+  reliable(rows: Float64Array, row: number): boolean {
+    const at = row * OUT_ROW_F64;
+    return qualityOf(rows, at + ROW_SHORT) === 0 && qualityOf(rows, at + ROW_LONG) === 0;
+  }
+
   /**
    * The model's inputs of one row (RISK_FEATURE_INDEX layout, riskFeaturesInto) into `out`: the
    * features serialize scores, for batch work on history (training, backtests) without a record.

@@ -245,9 +245,7 @@ export async function historyRows(o: HistoryOptions): Promise<HistoryRows> {
         rowExtras.data[e + 1] = joined[ROW_LONG + S_MEAN_SPEED];
         rowExtras.data[e + 2] = joined[ROW_SHORT + S_COUNT];
         rowExtras.data[e + 3] = joined[ROW_LONG + S_SPEED_STD];
-        // serialize's reliable flag, without writing the record.
-        builder.serialize(joined, 0);
-        rowReliable.data[rows] = builder.lastReliable ? 1 : 0;
+        rowReliable.data[rows] = builder.reliable(joined, 0) ? 1 : 0;
         rows = n;
       }
       for (let k = 0; k < slice.rejectionCount; k++) {

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32, normal } from '../../../src/generate/prng.js';
 import { fitLogistic, logisticGradient, sigmoid, softplus } from '../../../src/model/train/logistic.js';
 
-/** A seeded PRNG (mulberry32) and a standard normal from it. */
+/** The project's seeded PRNG and a standard normal from it. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  return { u, normal };
+  const u = mulberry32(seed);
+  return { u, normal: () => normal(u) };
 }
 
 /** n rows of `beta.length` standard-normal columns, labels drawn from the logistic model. */

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/generate/prng.js';
 import { calibration, rocCurve, scoreMetrics, spread } from '../../../src/model/train/metrics.js';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** AUC by its definition: P(score of a positive > score of a negative) + ½ P(tie), over all pairs. */
 function bruteAuc(s: Float64Array, y: Uint8Array): number {
