@@ -12,7 +12,7 @@ import { chunkEnds, MAX_RECORD_BYTES, recordBytes } from './record-size.js';
 import { type RetryInfo, TransientError, withRetry } from './retry.js';
 import { type KafkaSecurity, tlsConnectionOptions } from './security.js';
 
-const { Kafka, logLevel: KjsLogLevel, Partitioners, CompressionTypes } = kafkajs;
+const { Kafka, logLevel: KjsLogLevel, Partitioners, CompressionTypes, ConfigResourceTypes } = kafkajs;
 
 export type LogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -822,6 +822,15 @@ export class KafkaClient {
   }
 
   /** Partitions of a topic. */
+  /** A topic's configuration value `name` as the broker reports it (undefined: not reported). */
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
+    const admin = await this.connectedAdmin();
+    const { resources } = await this.startRetry(`read the configuration of ${topic}`, () =>
+      admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }] }),
+    );
+    return resources[0]?.configEntries.find((e) => e.configName === name)?.configValue ?? undefined;
+  }
+
   async partitionCount(topic: string): Promise<number> {
     const admin = await this.connectedAdmin();
     const { topics } = await this.startRetry(`read the metadata of ${topic}`, () => admin.fetchTopicMetadata({ topics: [topic] }));

@@ -267,6 +267,15 @@ export class SaferoadsService {
       { topic: o.modelsTopic, partitions: 1, config: { 'cleanup.policy': 'compact' } },
       { topic: modelsDlqTopic(o.modelsTopic), partitions: 1 },
     ]);
+    // A models topic someone made before us without compaction: retention would delete the active model.
+    const cleanup = await client.topicConfig(o.modelsTopic, 'cleanup.policy');
+    if (cleanup !== undefined && !cleanup.split(',').includes('compact')) {
+      emit(
+        'warn',
+        `saferoads: the models topic ${o.modelsTopic} is not compacted (cleanup.policy=${cleanup}): retention will delete the models it holds and a restart then scores with --model; fix: kafka-configs.sh --alter --entity-type topics --entity-name ${o.modelsTopic} --add-config cleanup.policy=compact`,
+        { topic: o.modelsTopic, cleanupPolicy: cleanup },
+      );
+    }
     const partitions = await client.partitionCount(o.carTopic);
     const nowS = Date.now() / 1000;
     const pool = new ShardPool(o.shards);

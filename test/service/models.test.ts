@@ -5,7 +5,6 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { PublishedWindowStats, RiskRecord } from '../../src/join/types.js';
 import { WINDOW_STAT_FIELDS, type WindowStats } from '../../src/kernel/contract.js';
@@ -116,14 +115,13 @@ function expectSwitchAt(rows: readonly RiskRecord[], d: Dataset, switchEnd: numb
   }
 }
 
+/** A topic's configuration value, through the adapter. */
 async function topicConfig(topic: string, name: string): Promise<string | undefined> {
-  const admin = new kafkajs.Kafka({ brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
+  const client = new KafkaClient({ brokers: brokers() });
   try {
-    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }] });
-    return resources[0].configEntries.find((e) => e.configName === name)?.configValue;
+    return await client.topicConfig(topic, name);
   } finally {
-    await admin.disconnect();
+    await client.close();
   }
 }
 
@@ -263,5 +261,23 @@ describe('changing the model while the service runs (real broker)', () => {
     });
     expectSwitchAt(rows, d, switchEnd, BASE, V2);
     expect(lines.filter((l) => l.includes(`active model "${V2.id}"`))).toHaveLength(1);
+  });
+
+  it('a models topic made before without compaction: one warning line naming the fix', async () => {
+    const d = dataset(2, 4, 3);
+    const t = uniqueTopics();
+    const modelsTopic = modelsTopicOf(t);
+    await createTopics(t);
+    const client = new KafkaClient({ brokers: brokers() });
+    await client.ensureTopics([{ topic: modelsTopic, partitions: 1 }]);
+    await client.close();
+    expect(await topicConfig(modelsTopic, 'cleanup.policy')).toBe('delete');
+    const lines: string[] = [];
+    const service = await startService(t, d, 1, { modelsTopic, log: (line) => lines.push(line) });
+    await service.stop();
+    const warned = lines.filter((l) => l.includes('is not compacted'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain(`the models topic ${modelsTopic} is not compacted (cleanup.policy=delete)`);
+    expect(warned[0]).toContain('--add-config cleanup.policy=compact');
   });
 });
