@@ -132,6 +132,19 @@ export function text(): z.ZodType<string, string> {
   return z.string().min(1, 'must not be empty');
 }
 
+/** A comma-separated option value as its non-empty, trimmed items. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** `--holidays`: a country code (date-holidays), or a list of local dates YYYY-MM-DD,… */
+export function holidaysOption(value: string): string | string[] {
+  return /^\d{4}-\d{2}-\d{2}/.test(value) ? commaList(value) : value;
+}
+
 // ---- names -----------------------------------------------------------------------------------
 
 export function flagName(key: string): string {

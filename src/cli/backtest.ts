@@ -11,7 +11,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_MODEL_PATH, loadRiskModel } from '../model/risk-model.js';
 import { formatReport, reportHtml, type Report } from '../model/train/report.js';
 import { crossValidate, modelScorer } from '../model/train/train.js';
 import { defineCommand, helpText, option, parseCommand, text } from './args.js';
@@ -41,11 +40,7 @@ export async function backtestCommand(
   }
   const o = parsed.values;
   if (o.models === undefined) throw new ConfigError('--models', 'is required (model files to score with, comma-separated; "default" = the shipped model)');
-  const models = o.models
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .flatMap((path) => (path === 'default' ? [loadRiskModel(DEFAULT_MODEL_PATH, '--models')] : fileModels(path, '--models')));
+  const models = fileModels(o.models, '--models');
   if (models.length === 0) throw new ConfigError('--models', 'names no model file');
   const inputs = await historyInputs(o, stderr);
   try {
@@ -58,8 +53,6 @@ export async function backtestCommand(
       p.rows,
       p.folds,
       models.map((m) => ({ name: m.id, description: firstSentence(m.description) || 'no description', score: modelScorer(m) })),
-      // Nothing is fitted: the settings are unused.
-      { l2: [0], nonNegative: false, innerFolds: 2, blockS: 3_600, embargoS: 0 },
     );
     const report: Report = { ...reportBase('backtest', inputs, p), models: results };
     if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);

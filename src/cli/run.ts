@@ -8,11 +8,11 @@ import { type PreparedService, prepareService, SaferoadsService } from '../servi
 import { DEFAULT_SERVICE_OPTIONS, defaultShards } from '../service/options.js';
 import { ConfigError } from '../errors.js';
 import { connectKafka } from './generate.js';
-import { DEFAULT_RISK_LEVELS, legend, parseRiskLevels, RecordDescriber } from './describe.js';
+import { legend, parseRiskLevels, RecordDescriber } from './describe.js';
 import { PARTITIONERS } from '../kafka/client.js';
 import { DEFAULT_HTTP_ADDRESS, formatAddress, parseListenAddress } from '../observe/http.js';
 import { Observability } from '../observe/observability.js';
-import { brokerList, choice, defineCommand, flag, helpText, integer, option, parseCommand, text } from './args.js';
+import { brokerList, choice, defineCommand, flag, helpText, holidaysOption, integer, option, parseCommand, text } from './args.js';
 import { checkSecurityNeedsBrokers, kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 import { cliLogger, LOG_OPTIONS } from './logging.js';
 import { Shutdown } from './shutdown.js';
@@ -161,7 +161,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       partitioner: o.partitioner,
       windows: { advanceS: o.advance, shortS: o.shortWindow, longS: o.longWindow, graceS: o.grace, maxSkewS: o.maxSkew, idleTimeoutS: o.idleTimeout },
       timeZone: o.timeZone,
-      holidays: /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays,
+      holidays: holidaysOption(o.holidays),
       onRecord: o.print
         ? (r) => {
             // The first record comes with the legend: what the levels and reasons mean.

@@ -37,7 +37,7 @@ import {
   type FitSettings,
 } from '../model/train/train.js';
 import { loadRoadPoints, type RoadPointTable } from '../road/points.js';
-import { brokerList, choice, defineCommand, helpText, integer, option, parseCommand, text, type OptionValues } from './args.js';
+import { brokerList, choice, commaList, defineCommand, holidaysOption, helpText, integer, option, parseCommand, text, type OptionValues } from './args.js';
 import { connectKafka, type KafkaConnection } from './generate.js';
 import { kafkaSecurityOf, SECURITY_OPTIONS } from './security.js';
 
@@ -173,10 +173,10 @@ export async function historyInputs(o: HistoryValues, log: (line: string) => voi
   const toS = timeOption('--to', o.to);
   if (fromS !== undefined && toS !== undefined && !(fromS < toS)) throw new ConfigError('--to', `must be after --from (${o.from} … ${o.to})`);
   const points = loadRoadPoints(pointsPath);
-  const kinds = o.labelKinds?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const kinds = o.labelKinds === undefined ? undefined : commaList(o.labelKinds);
   const labels = loadLabels(labelsPath, points, kinds);
   const spec = windowSpec();
-  const holidays = /^\d{4}-\d{2}-\d{2}/.test(o.holidays) ? o.holidays.split(',').map((s) => s.trim()) : o.holidays;
+  const holidays = holidaysOption(o.holidays);
   const calendar = new CalendarResolver({ timeZone: o.timeZone, holidays, startOffsetS: spec.shortS }, '--');
   const connection = topics ? await connectKafka(o.brokers, 'train', log, kafkaSecurityOf(o)) : undefined;
   const fromTopic = (topic: string) => topicSource(connection!.client, topic, connection!.brokers);
@@ -271,7 +271,7 @@ export function inputWarnings(h: HistoryRows, labels: Labels, log: (line: string
 
 /** `--l2`: one penalty or a comma-separated list, each a finite number >= 0. */
 function penalties(text: string): number[] {
-  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const list = commaList(text).map(Number);
   if (list.length === 0 || list.some((v) => !Number.isFinite(v) || v < 0)) {
     throw new ConfigError('--l2', `must be a number >= 0 or a comma-separated list of them (got ${JSON.stringify(text)})`);
   }
@@ -291,13 +291,10 @@ export function firstSentence(text: string): string {
   return sentence.length <= 160 ? sentence : `${sentence.slice(0, 159)}…`;
 }
 
+/** Model files of a comma-separated option value; `default` names the shipped model. */
 export function fileModels(list: string | undefined, flag: string): RiskModel[] {
   if (list === undefined) return [];
-  return list
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((path) => loadRiskModel(path, flag));
+  return commaList(list).map((path) => loadRiskModel(path === 'default' ? DEFAULT_MODEL_PATH : path, flag));
 }
 
 function sha256(path: string): string {

@@ -227,16 +227,24 @@ export interface CandidateResult {
  * Out-of-fold evaluation: a fitted candidate is fitted on each fold's training rows and scored on
  * its test rows; a fixed one is scored on the test rows. Same rows, same folds for every candidate.
  */
-export function crossValidate(h: HistoryRows, rows: LabelledRows, folds: Fold[], candidates: Candidate[], settings: FitSettings): CandidateResult[] {
+export function crossValidate(
+  h: HistoryRows,
+  rows: LabelledRows,
+  folds: Fold[],
+  candidates: Candidate[],
+  /** How fitted candidates are fitted (unused when every candidate is a model file). */
+  settings?: FitSettings,
+): CandidateResult[] {
   return candidates.map((cand) => {
     const perFold: ScoreMetrics[] = [];
     const pooledScores: number[] = [];
     const pooledLabels: number[] = [];
     const chosen: number[] = [];
-    const nonNegative = cand.nonNegative ?? settings.nonNegative;
+    if (cand.columns && settings === undefined) throw new RangeError(`candidate ${cand.name} is fitted: crossValidate needs FitSettings`);
+    const nonNegative = cand.nonNegative ?? settings?.nonNegative ?? false;
     for (const fold of folds) {
       let fitted: Fitted | undefined;
-      if (cand.columns) {
+      if (cand.columns && settings) {
         const { l2 } = chooseL2(h, rows, fold.train, cand.columns, settings, nonNegative);
         chosen.push(l2);
         fitted = fitColumns(h, rows, fold.train, cand.columns, l2, nonNegative);
